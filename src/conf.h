@@ -1,0 +1,29 @@
+/* The rc-file parser: comments, blank lines, double-quoted arguments,
+ * `defaults`, `account NAME [: A[,B...]]`, `eval CMD`, and every account
+ * command.  Errors name FILE:LINE and are MP_ECONFIG. */
+#ifndef MPOP_CONF_H
+#define MPOP_CONF_H
+
+#include <stdio.h>
+
+#include "account.h"
+#include "err.h"
+
+/* Parses the stream f (named `name` in messages) and appends one account per
+ * `account` command to out, in file order.  Any `defaults` apply to the
+ * accounts defined after them.  Returns 0 or -1 (out is then cleared). */
+int conf_load(FILE *f, const char *name, struct account_list *out,
+              struct mp_err *e);
+
+/* Opens path and calls conf_load.  A file that holds a password (`password`
+ * commands) must not be readable or writable by group or others, and must
+ * be owned by the user: else MP_ECONFIG, as the original mpop does.  A file
+ * that does not exist is MP_ENOINPUT. */
+int conf_load_file(const char *path, struct account_list *out, struct mp_err *e);
+
+/* The file to read when -C is not given: ~/.mpoprc if it exists, else
+ * $XDG_CONFIG_HOME/mpop/config (default ~/.config/mpop/config).  The caller
+ * frees. */
+char *conf_default_path(void);
+
+#endif

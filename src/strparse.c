@@ -1,0 +1,113 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "strparse.h"
+
+void cursor_init(struct cursor *c, const char *p, size_t len)
+{
+    c->p = p;
+    c->end = p + len;
+}
+
+bool cursor_eof(const struct cursor *c)
+{
+    return c->p >= c->end;
+}
+
+int cursor_word(struct cursor *c, size_t max, struct span *out)
+{
+    const char *q = c->p;
+
+    while (q < c->end && *q != ' ')
+        q++;
+    if (q == c->p || (size_t)(q - c->p) > max)
+        return -1;
+    out->p = c->p;
+    out->len = (size_t)(q - c->p);
+    c->p = q;
+    return 0;
+}
+
+int cursor_ulong(struct cursor *c, unsigned long long min,
+                 unsigned long long max, unsigned long long *out)
+{
+    const char *q = c->p;
+    unsigned long long v = 0;
+
+    if (q >= c->end || *q < '0' || *q > '9')
+        return -1;
+    while (q < c->end && *q >= '0' && *q <= '9') {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (~0ULL - d) / 10)
+            return -1;
+        v = v * 10 + d;
+        q++;
+        if (q - c->p > 20)
+            return -1;
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    c->p = q;
+    return 0;
+}
+
+int cursor_space(struct cursor *c)
+{
+    if (c->p >= c->end || *c->p != ' ')
+        return -1;
+    c->p++;
+    return 0;
+}
+
+int cursor_spaces(struct cursor *c)
+{
+    if (cursor_space(c) != 0)
+        return -1;
+    while (c->p < c->end && *c->p == ' ')
+        c->p++;
+    return 0;
+}
+
+void cursor_rest(struct cursor *c, struct span *out)
+{
+    out->p = c->p;
+    out->len = (size_t)(c->end - c->p);
+    c->p = c->end;
+}
+
+bool span_eq(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.len == n && memcmp(s.p, lit, n) == 0;
+}
+
+static int lower(int ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
+}
+
+bool span_eq_ci(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)s.p[i]) != lower((unsigned char)lit[i]))
+            return false;
+    return true;
+}
+
+int str_to_ull(const char *s, unsigned long long min, unsigned long long max,
+               unsigned long long *out)
+{
+    struct cursor c;
+    unsigned long long v;
+
+    cursor_init(&c, s, strlen(s));
+    if (cursor_ulong(&c, min, max, &v) != 0 || !cursor_eof(&c))
+        return -1;
+    *out = v;
+    return 0;
+}

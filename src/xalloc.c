@@ -1,0 +1,101 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef HAVE_SYSEXITS_H
+# include <sysexits.h>
+#endif
+#ifndef EX_OSERR
+# define EX_OSERR 71
+#endif
+#ifdef HAVE_TLS
+# include <gnutls/gnutls.h>
+#endif
+
+#include "gettext.h"
+#include "xalloc.h"
+
+static void oom(void)
+{
+    fprintf(stderr, "%s\n", _("mpop: cannot allocate memory"));
+    exit(EX_OSERR);
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom();
+    return q;
+}
+
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+    if (size && nmemb > SIZE_MAX / size)
+        oom();
+    return xrealloc(p, nmemb * size);
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = xmalloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        oom();
+    return s;
+}
+
+void xfree_secret(char **sp)
+{
+    if (!sp || !*sp)
+        return;
+#ifdef HAVE_TLS
+    gnutls_memset(*sp, 0, strlen(*sp));
+#else
+    {
+        volatile char *v = *sp;
+        while (*v)
+            *v++ = '\0';
+    }
+#endif
+    free(*sp);
+    *sp = NULL;
+}

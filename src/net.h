@@ -9,6 +9,7 @@
 #ifndef MPOP_NET_H
 #define MPOP_NET_H
 
+#include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,15 @@ struct net_target {
  * it (see net_describe_peer), else it is left empty. */
 int net_connect(const struct net_target *t, int *fd_r, char *trace,
                 size_t tracesz, struct mp_err *e);
+
+/* The loop of net_connect, for a list already resolved (also used by the
+ * tests): tries each AF_INET/AF_INET6 entry in order, binding to source_ip
+ * (NULL: none) first, each connect within timeout_sec.  name is only for
+ * messages.  Returns 0 with *fd_r set, or -1 with e describing the last
+ * failure (kinds as for net_connect). */
+int net_connect_addrs(const struct addrinfo *list, const char *name,
+                      int port, const char *source_ip, int timeout_sec,
+                      int *fd_r, struct mp_err *e);
 
 /* Writes a printable description of fd's peer into out (always
  * NUL-terminated): "192.0.2.1 port 110", "[2001:db8::1] port 995",

@@ -60,11 +60,14 @@ int transport_wait_fd(int fd, bool for_write, int timeout_ms,
             wait = (int)left;
         }
     }
+    int sec = (timeout_ms + 999) / 1000;
     if (for_write)
-        return err_set(e, MP_ETEMP, _("network write timed out after %d "
-                       "seconds"), (timeout_ms + 999) / 1000);
-    return err_set(e, MP_ETEMP, _("network read timed out after %d "
-                   "seconds"), (timeout_ms + 999) / 1000);
+        return err_set(e, MP_ETEMP, ngettext("network write timed out "
+                       "after %d second", "network write timed out after "
+                       "%d seconds", (unsigned long)sec), sec);
+    return err_set(e, MP_ETEMP, ngettext("network read timed out after %d "
+                   "second", "network read timed out after %d seconds",
+                   (unsigned long)sec), sec);
 }
 
 static ssize_t plain_read(struct transport *t, void *buf, size_t n,

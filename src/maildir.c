@@ -1,0 +1,172 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "gettext.h"
+#include "maildir.h"
+#include "xalloc.h"
+
+/* Attempts before giving up on finding a free name: each try takes a new
+ * counter value, so only a hostile directory could need more than one. */
+#define NAME_TRIES 100
+
+static unsigned long name_counter;
+
+/* The host part: '/' and ':' would break a path or the ":2,flags" info
+ * suffix, so the maildir convention writes them in octal. */
+static char *host_part(void)
+{
+    char h[256], *out, *o;
+    size_t i;
+
+    if (gethostname(h, sizeof h) != 0 || h[0] == '\0')
+        strcpy(h, "localhost");
+    h[sizeof h - 1] = '\0';
+    out = o = xmalloc(strlen(h) * 4 + 1);
+    for (i = 0; h[i]; i++) {
+        if (h[i] == '/') {
+            memcpy(o, "\\057", 4);
+            o += 4;
+        } else if (h[i] == ':') {
+            memcpy(o, "\\072", 4);
+            o += 4;
+        } else {
+            *o++ = h[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *maildir_unique_name(const char *prefix, char sep, const char *suffix)
+{
+    struct timeval tv;
+    char *host = host_part(), *name;
+
+    gettimeofday(&tv, NULL);
+    name = xasprintf("%s%lld%cM%06ldP%ldQ%lu%c%s%s", prefix,
+                     (long long)tv.tv_sec, sep, (long)tv.tv_usec,
+                     (long)getpid(), ++name_counter, sep, host, suffix);
+    free(host);
+    return name;
+}
+
+static int is_dir(const char *dir, const char *sub, struct mp_err *e)
+{
+    char *p = xasprintf("%s/%s", dir, sub);
+    struct stat st;
+    int r = 0;
+
+    if (stat(p, &st) != 0)
+        r = err_set_errno(e, MP_ECANTCREAT, errno, _("maildir %s"), p);
+    else if (!S_ISDIR(st.st_mode))
+        r = err_set(e, MP_ECANTCREAT, _("maildir %s: not a directory"), p);
+    free(p);
+    return r;
+}
+
+int maildir_check(const char *dir, struct mp_err *e)
+{
+    if (is_dir(dir, "tmp", e) != 0 || is_dir(dir, "new", e) != 0)
+        return -1;
+    return 0;
+}
+
+int maildir_create(const char *dir, const char *subdir, const char *prefix,
+                   char sep, const char *suffix, char **path_r,
+                   struct mp_err *e)
+{
+    int tries, fd, saved = 0;
+
+    for (tries = 0; tries < NAME_TRIES; tries++) {
+        char *name = maildir_unique_name(prefix, sep, suffix);
+        char *path = xasprintf("%s/%s/%s", dir, subdir, name);
+        free(name);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            *path_r = path;
+            return fd;
+        }
+        saved = errno;
+        if (saved != EEXIST) {
+            err_set_errno(e, MP_ECANTCREAT, saved, _("cannot create %s"),
+                          path);
+            free(path);
+            return -1;
+        }
+        free(path);
+    }
+    return err_set_errno(e, MP_ECANTCREAT, saved,
+                         _("cannot create a file in %s/%s"), dir, subdir);
+}
+
+int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
+                    const char *first, const char *prefix, char sep,
+                    const char *suffix, char **path_r, struct mp_err *e)
+{
+    int tries, saved = 0;
+
+    for (tries = 0; tries < NAME_TRIES; tries++) {
+        char *name = tries == 0 && first ? xstrdup(first)
+                     : maildir_unique_name(prefix, sep, suffix);
+        char *path = xasprintf("%s/%s/%s", dir, subdir, name);
+        int r;
+        free(name);
+        r = link(tmppath, path);
+        if (r != 0 && (errno == EPERM || errno == ENOSYS
+                       || errno == EOPNOTSUPP || errno == EMLINK)) {
+            /* No hard links here (some FUSE and SMB mounts). */
+            struct stat st;
+            if (lstat(path, &st) == 0) {
+                errno = EEXIST;
+            } else if (rename(tmppath, path) == 0) {
+                if (path_r)
+                    *path_r = path;
+                else
+                    free(path);
+                return 0;
+            }
+            r = -1;
+        }
+        if (r == 0) {
+            /* The mail is in place; a stale tmp/ entry would only be
+             * clutter, never a duplicate, so its unlink may fail. */
+            unlink(tmppath);
+            if (path_r)
+                *path_r = path;
+            else
+                free(path);
+            return 0;
+        }
+        saved = errno;
+        free(path);
+        if (saved != EEXIST)
+            break;
+    }
+    return err_set_errno(e, MP_EIO, saved, _("cannot move %s into %s/%s"),
+                         tmppath, dir, subdir);
+}
+
+int maildir_sync_dir(const char *dir, const char *subdir, struct mp_err *e)
+{
+    char *p = subdir ? xasprintf("%s/%s", dir, subdir) : xstrdup(dir);
+    int fd, r = 0;
+
+    fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        r = err_set_errno(e, MP_EIO, errno, _("cannot open %s"), p);
+    } else {
+        if (fsync(fd) != 0 && errno != EINVAL)
+            r = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"), p);
+        close(fd);
+    }
+    free(p);
+    return r;
+}

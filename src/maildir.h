@@ -1,0 +1,51 @@
+/* Maildir primitives shared by the maildir and exchange deliveries and by
+ * mpopd.  Nothing here creates a maildir: a missing one is an error, as in
+ * mpop 1.4.18 ("The directory must exist").
+ *
+ * Unique names follow the maildir convention and mpop 1.4.18's layout:
+ *   SECONDS.M<microseconds, 6 digits>P<pid>Q<counter>.<host>
+ * e.g. "1795546938.M728651P13351Q1.vm", where the counter counts the names
+ * made by this process and <host> has '/' and ':' written as \057 and \072.
+ * The pid separates processes, the counter the names of one process, and a
+ * link() that finds the name taken (EEXIST) simply tries the next one, so a
+ * collision can never overwrite a mail. */
+#ifndef MPOP_MAILDIR_H
+#define MPOP_MAILDIR_H
+
+#include <stdbool.h>
+
+#include "err.h"
+
+/* Checks that dir/tmp and dir/new are directories.  Errors: MP_ECANTCREAT
+ * naming the missing one. */
+int maildir_check(const char *dir, struct mp_err *e);
+
+/* A new unique name: prefix, then the name above with `sep` ('.' for a
+ * maildir) between its parts, then suffix.  The exchange delivery uses
+ * ("mpop-", '-', ".eml").  The caller frees. */
+char *maildir_unique_name(const char *prefix, char sep, const char *suffix);
+
+/* Creates a new empty file in `subdir` of dir (O_CREAT|O_EXCL, mode 0600,
+ * close-on-exec) under a fresh unique name made with prefix/sep/suffix.
+ * Returns the open fd and sets *path_r (the caller frees), or -1 with
+ * MP_ECANTCREAT. */
+int maildir_create(const char *dir, const char *subdir, const char *prefix,
+                   char sep, const char *suffix, char **path_r,
+                   struct mp_err *e);
+
+/* Gives the complete file tmppath its final place: a hard link
+ * dir/subdir/NAME, then unlinks tmppath.  NAME is `first` (normally the
+ * tmp file's own name) when not NULL, and while the name is taken, a fresh
+ * unique name made with prefix/sep/suffix.  Where the file
+ * system has no hard links, rename() without overwrite checks is the
+ * fallback (the names are unique anyway).  Sets *path_r to the final path
+ * when path_r is not NULL (the caller frees).  Errors: MP_EIO. */
+int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
+                    const char *first, const char *prefix, char sep,
+                    const char *suffix, char **path_r, struct mp_err *e);
+
+/* fsync() of the directory dir/subdir (or dir itself when subdir is NULL),
+ * making the names created in it durable.  Errors: MP_EIO. */
+int maildir_sync_dir(const char *dir, const char *subdir, struct mp_err *e);
+
+#endif

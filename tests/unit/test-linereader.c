@@ -107,7 +107,7 @@ static bool run_row(const struct row *w, size_t inlen, size_t split,
         const char *line;
         size_t len;
         if (linereader_getline(&r, &line, &len, &e) < 0) {
-            snprintf(why, whysz, "line %d: error %s", i, e.msg);
+            snprintf(why, whysz, "line %d: error %.200s", i, e.msg);
             good = false;
             break;
         }
@@ -126,7 +126,7 @@ static bool run_row(const struct row *w, size_t inlen, size_t split,
             snprintf(why, whysz, "extra line '%.*s'", (int)len, line);
             good = false;
         } else if (e.kind != w->last) {
-            snprintf(why, whysz, "final error %d (%s), want %d", e.kind,
+            snprintf(why, whysz, "final error %d (%.200s), want %d", e.kind,
                      e.msg, w->last);
             good = false;
         }

@@ -45,6 +45,12 @@ static char *host_part(void)
     return out;
 }
 
+static char *join(const char *dir, const char *subdir, const char *name)
+{
+    return subdir ? xasprintf("%s/%s/%s", dir, subdir, name)
+                  : xasprintf("%s/%s", dir, name);
+}
+
 char *maildir_unique_name(const char *prefix, char sep, const char *suffix)
 {
     struct timeval tv;
@@ -87,7 +93,7 @@ int maildir_create(const char *dir, const char *subdir, const char *prefix,
 
     for (tries = 0; tries < NAME_TRIES; tries++) {
         char *name = maildir_unique_name(prefix, sep, suffix);
-        char *path = xasprintf("%s/%s/%s", dir, subdir, name);
+        char *path = join(dir, subdir, name);
         free(name);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
@@ -104,7 +110,7 @@ int maildir_create(const char *dir, const char *subdir, const char *prefix,
         free(path);
     }
     return err_set_errno(e, MP_ECANTCREAT, saved,
-                         _("cannot create a file in %s/%s"), dir, subdir);
+                         _("cannot create a file in %s"), dir);
 }
 
 int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
@@ -116,7 +122,7 @@ int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
     for (tries = 0; tries < NAME_TRIES; tries++) {
         char *name = tries == 0 && first ? xstrdup(first)
                      : maildir_unique_name(prefix, sep, suffix);
-        char *path = xasprintf("%s/%s/%s", dir, subdir, name);
+        char *path = join(dir, subdir, name);
         int r;
         free(name);
         r = link(tmppath, path);
@@ -150,8 +156,8 @@ int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
         if (saved != EEXIST)
             break;
     }
-    return err_set_errno(e, MP_EIO, saved, _("cannot move %s into %s/%s"),
-                         tmppath, dir, subdir);
+    return err_set_errno(e, MP_EIO, saved, _("cannot move %s into %s"),
+                         tmppath, dir);
 }
 
 int maildir_sync_dir(const char *dir, const char *subdir, struct mp_err *e)

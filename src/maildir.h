@@ -25,7 +25,8 @@ int maildir_check(const char *dir, struct mp_err *e);
  * ("mpop-", '-', ".eml").  The caller frees. */
 char *maildir_unique_name(const char *prefix, char sep, const char *suffix);
 
-/* Creates a new empty file in `subdir` of dir (O_CREAT|O_EXCL, mode 0600,
+/* subdir may be NULL below: dir itself.
+ * Creates a new empty file in `subdir` of dir (O_CREAT|O_EXCL, mode 0600,
  * close-on-exec) under a fresh unique name made with prefix/sep/suffix.
  * Returns the open fd and sets *path_r (the caller frees), or -1 with
  * MP_ECANTCREAT. */

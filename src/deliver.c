@@ -1,0 +1,421 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "gettext.h"
+#include "xalloc.h"
+
+static const struct deliver_ops *const backends[] = {
+    &deliver_mda_ops,
+    &deliver_maildir_ops,
+    &deliver_mbox_ops,
+    &deliver_exchange_ops,
+};
+
+struct deliver {
+    const struct deliver_ops *ops;
+    void *ctx;
+    bool open;
+};
+
+const struct deliver_ops *deliver_lookup(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+int deliver_new(const struct deliver_ops *ops, const char *arg,
+                struct deliver **d_r, struct mp_err *e)
+{
+    void *ctx = NULL;
+    struct deliver *d;
+
+    *d_r = NULL;
+    if (ops->create(arg, &ctx, e) != 0)
+        return -1;
+    d = xcalloc(1, sizeof *d);
+    d->ops = ops;
+    d->ctx = ctx;
+    *d_r = d;
+    return 0;
+}
+
+bool deliver_needs_from(const struct deliver *d)
+{
+    if (d->ops->needs_from)
+        return d->ops->needs_from(d->ctx);
+    return (d->ops->flags & DELIVER_WANTS_FROM) != 0;
+}
+
+const struct deliver_ops *deliver_get_ops(const struct deliver *d)
+{
+    return d->ops;
+}
+
+int deliver_open(struct deliver *d, const struct deliver_msg_info *info,
+                 struct mp_err *e)
+{
+    if (d->open)
+        return err_set(e, MP_ESOFTWARE, _("delivery: a mail is already "
+                                          "open"));
+    if (d->ops->open(d->ctx, info, e) != 0) {
+        d->ops->abort(d->ctx);  /* whatever open() had started */
+        return -1;
+    }
+    d->open = true;
+    return 0;
+}
+
+int deliver_write(struct deliver *d, const char *p, size_t n,
+                  struct mp_err *e)
+{
+    if (!d->open)
+        return err_set(e, MP_ESOFTWARE, _("delivery: no mail is open"));
+    return n == 0 ? 0 : d->ops->write(d->ctx, p, n, e);
+}
+
+int deliver_commit(struct deliver *d, unsigned cflags, struct mp_err *e)
+{
+    if (!d->open)
+        return err_set(e, MP_ESOFTWARE, _("delivery: no mail is open"));
+    if (d->ops->commit(d->ctx, cflags, e) != 0)
+        return -1;
+    d->open = false;
+    return 0;
+}
+
+void deliver_abort(struct deliver *d)
+{
+    if (d && d->open) {
+        d->ops->abort(d->ctx);
+        d->open = false;
+    }
+}
+
+int deliver_sync(struct deliver *d, struct mp_err *e)
+{
+    return d->ops->sync ? d->ops->sync(d->ctx, e) : 0;
+}
+
+void deliver_free(struct deliver **dp)
+{
+    struct deliver *d = *dp;
+
+    if (!d)
+        return;
+    deliver_abort(d);
+    d->ops->free(d->ctx);
+    free(d);
+    *dp = NULL;
+}
+
+int deliver_write_fd(int fd, const char *p, size_t n, const char *what,
+                     struct mp_err *e)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set_errno(e, MP_EIO, errno, _("cannot write to %s"),
+                                 what);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- line ends and MBOXRD quoting ---- */
+
+void deliver_lines_init(struct deliver_lines *l, bool crlf, bool mboxrd,
+                        deliver_emit_fn *emit, void *arg)
+{
+    l->emit = emit;
+    l->arg = arg;
+    l->crlf = crlf;
+    l->mboxrd = mboxrd;
+    l->bol = true;
+    l->cr = false;
+    l->gt = 0;
+    l->from = 0;
+    l->holding = false;
+    l->n = 0;
+}
+
+static int flush(struct deliver_lines *l, struct mp_err *e)
+{
+    size_t n = l->n;
+
+    l->n = 0;
+    return n == 0 ? 0 : l->emit(l->arg, l->buf, n, e);
+}
+
+static int put(struct deliver_lines *l, char c, struct mp_err *e)
+{
+    if (l->n == sizeof l->buf && flush(l, e) != 0)
+        return -1;
+    l->buf[l->n++] = c;
+    return 0;
+}
+
+static int put_n(struct deliver_lines *l, const char *p, size_t n,
+                 struct mp_err *e)
+{
+    while (n > 0) {
+        size_t room = sizeof l->buf - l->n, k = n < room ? n : room;
+        if (k == 0) {
+            if (flush(l, e) != 0)
+                return -1;
+            continue;
+        }
+        memcpy(l->buf + l->n, p, k);
+        l->n += k;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int put_eol(struct deliver_lines *l, struct mp_err *e)
+{
+    if (l->crlf && put(l, '\r', e) != 0)
+        return -1;
+    return put(l, '\n', e);
+}
+
+/* Writes the held '>'s and the part of "From " matched, unquoted. */
+static int release(struct deliver_lines *l, struct mp_err *e)
+{
+    for (; l->gt > 0; l->gt--)
+        if (put(l, '>', e) != 0)
+            return -1;
+    if (put_n(l, "From ", l->from, e) != 0)
+        return -1;
+    l->from = 0;
+    l->holding = false;
+    return 0;
+}
+
+int deliver_lines_write(struct deliver_lines *l, const char *p, size_t n,
+                        struct mp_err *e)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char c = p[i];
+
+        if (l->cr) {
+            l->cr = false;
+            if (c == '\n') {
+                if (put_eol(l, e) != 0)
+                    return -1;
+                l->bol = true;
+                continue;
+            }
+            /* A lone CR is content. */
+            if (put(l, '\r', e) != 0)
+                return -1;
+            l->bol = false;
+        }
+        if (l->mboxrd && l->bol && !l->holding) {
+            l->holding = true;
+            l->gt = 0;
+            l->from = 0;
+        }
+        if (l->holding) {
+            if (l->from == 0 && c == '>') {
+                l->gt++;
+                continue;
+            }
+            if (c == "From "[l->from]) {
+                if (++l->from == 5) {
+                    /* MBOXRD: ^>*From  gets one more '>'. */
+                    l->gt++;
+                    l->from = 5;
+                    if (release(l, e) != 0)
+                        return -1;
+                    l->bol = false;
+                }
+                continue;
+            }
+            if (release(l, e) != 0)
+                return -1;
+            l->bol = false;
+        }
+        if (c == '\r') {
+            l->cr = true;
+            continue;
+        }
+        if (c == '\n') {
+            if (put_eol(l, e) != 0)
+                return -1;
+            l->bol = true;
+            continue;
+        }
+        if (put(l, c, e) != 0)
+            return -1;
+        l->bol = false;
+    }
+    return 0;
+}
+
+int deliver_lines_raw(struct deliver_lines *l, const char *p, size_t n,
+                      struct mp_err *e)
+{
+    return put_n(l, p, n, e);
+}
+
+int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e)
+{
+    if (l->cr) {
+        l->cr = false;
+        if (put(l, '\r', e) != 0)
+            return -1;
+        l->bol = false;
+    }
+    if (l->holding) {
+        if (l->gt > 0 || l->from > 0)
+            l->bol = false;
+        if (release(l, e) != 0)
+            return -1;
+    }
+    if (!l->bol) {
+        if (put_eol(l, e) != 0)
+            return -1;
+        l->bol = true;
+    }
+    return flush(l, e);
+}
+
+/* ---- file backends ---- */
+
+static int file_emit(void *arg, const char *p, size_t n, struct mp_err *e)
+{
+    struct deliver_file *f = arg;
+
+    return deliver_write_fd(f->fd, p, n, f->path, e);
+}
+
+void deliver_file_init(struct deliver_file *f)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+}
+
+int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
+                       const struct deliver_msg_info *info, struct mp_err *e)
+{
+    f->fd = fd;
+    f->path = path;
+    deliver_lines_init(&f->lines, crlf, false, file_emit, f);
+    if (info && info->received
+        && deliver_lines_write(&f->lines, info->received,
+                               strlen(info->received), e) != 0)
+        return -1;
+    return 0;
+}
+
+int deliver_file_finish(struct deliver_file *f, unsigned cflags,
+                        struct mp_err *e)
+{
+    int fd = f->fd;
+
+    if (deliver_lines_finish(&f->lines, e) != 0)
+        return -1;
+    if (!(cflags & DELIVER_COMMIT_DEFER) && fsync(fd) != 0)
+        return err_set_errno(e, MP_EIO, errno, _("cannot sync %s"),
+                             f->path);
+    f->fd = -1;
+    /* close() reports delayed write errors on NFS. */
+    if (close(fd) != 0)
+        return err_set_errno(e, MP_EIO, errno, _("cannot close %s"),
+                             f->path);
+    return 0;
+}
+
+void deliver_file_defer(struct deliver_file *f, char *final)
+{
+    if (f->npending == f->apending) {
+        f->apending = f->apending ? 2 * f->apending : 16;
+        f->pending = xreallocarray(f->pending, f->apending,
+                                   sizeof *f->pending);
+    }
+    f->pending[f->npending++] = final;
+}
+
+void deliver_file_discard(struct deliver_file *f)
+{
+    if (f->fd >= 0) {
+        close(f->fd);
+        f->fd = -1;
+    }
+    if (f->path) {
+        unlink(f->path);
+        free(f->path);
+        f->path = NULL;
+    }
+}
+
+static void drop_pending(struct deliver_file *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->npending; i++)
+        free(f->pending[i]);
+    f->npending = 0;
+}
+
+int deliver_file_sync(struct deliver_file *f, const char *dir,
+                      struct mp_err *e)
+{
+    int fd, r = 0;
+    size_t i;
+
+    if (f->npending == 0)
+        return 0;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set_errno(e, MP_EIO, errno, _("cannot open %s"), dir);
+#ifdef __linux__
+    /* One call flushes every deferred file, its data and the directory
+     * entries: the file system's journal commits them together. */
+    if (syncfs(fd) == 0) {
+        close(fd);
+        drop_pending(f);
+        return 0;
+    }
+#endif
+    for (i = 0; i < f->npending && r == 0; i++) {
+        int ffd = open(f->pending[i], O_RDONLY | O_CLOEXEC);
+        if (ffd < 0 || fsync(ffd) != 0)
+            r = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"),
+                              f->pending[i]);
+        if (ffd >= 0)
+            close(ffd);
+    }
+    if (r == 0 && fsync(fd) != 0 && errno != EINVAL)
+        r = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"), dir);
+    close(fd);
+    if (r == 0)
+        drop_pending(f);
+    return r;
+}
+
+void deliver_file_clear(struct deliver_file *f)
+{
+    deliver_file_discard(f);
+    drop_pending(f);
+    free(f->pending);
+    f->pending = NULL;
+    f->apending = 0;
+}

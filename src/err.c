@@ -77,7 +77,13 @@ void err_prefix(struct mp_err *e, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s%s", pre, old);
+    /* Both parts fit in MP_ERR_MSG_MAX by truncation, which is fine. */
+    size_t n = strlen(pre);
+    if (n >= sizeof e->msg)
+        n = sizeof e->msg - 1;
+    memcpy(e->msg, pre, n);
+    e->msg[n] = '\0';
+    strncat(e->msg, old, sizeof e->msg - n - 1);
 }
 
 int err_exitcode(enum mp_err_kind kind)
@@ -96,7 +102,7 @@ int err_exitcode(enum mp_err_kind kind)
         [MP_ETEMP] = EX_TEMPFAIL,
         [MP_EPROTO] = EX_PROTOCOL,
         [MP_EAUTH] = EX_NOPERM,
-        [MP_ETLSCERT] = EX_NOPERM,
+        [MP_ETLSCERT] = EX_UNAVAILABLE,  /* as the original mpop 1.4.18 */
         [MP_EINSECURE] = EX_NOPERM,
         [MP_EDELIVERY] = EX_IOERR,
         [MP_EFILTER] = EX_SOFTWARE,

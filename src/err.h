@@ -20,8 +20,8 @@ enum mp_err_kind {
     MP_EIO,         /* I/O error, network or local file     EX_IOERR */
     MP_ETEMP,       /* temporary failure: timeout, [IN-USE] EX_TEMPFAIL */
     MP_EPROTO,      /* the server broke the protocol        EX_PROTOCOL */
-    MP_EAUTH,       /* authentication refused, [AUTH]       EX_NOPERM */
-    MP_ETLSCERT,    /* TLS certificate not trusted          EX_NOPERM */
+    MP_EAUTH,       /* authentication refused (any -ERR)    EX_NOPERM */
+    MP_ETLSCERT,    /* TLS certificate not trusted          EX_UNAVAILABLE */
     MP_EINSECURE,   /* would send a secret in the clear     EX_NOPERM */
     MP_EDELIVERY,   /* delivery failed                      EX_IOERR */
     MP_EFILTER,     /* filter command failed                EX_SOFTWARE */

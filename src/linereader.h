@@ -35,7 +35,7 @@ int linereader_getline(struct linereader *r, const char **line_r,
                        size_t *len_r, struct mp_err *e);
 
 /* Makes buffered bytes available, reading from the transport only when the
- * buffer is empty.  On success *p_r/*n_r (n > 0) describe the buffered bytes;
+ * buffer is empty.  On success *p_r and *n_r (n > 0) describe the buffered bytes;
  * they stay until linereader_consume().  End of stream is an error
  * (MP_EIO), since a body must end with its terminator. */
 int linereader_peek(struct linereader *r, const char **p_r, size_t *n_r,

@@ -18,6 +18,7 @@
 #include "gettext.h"
 #include "net.h"
 #include "socks5.h"
+#include "transport.h"
 #include "xalloc.h"
 
 #define SOCKS5_DEFAULT_PORT 1080
@@ -96,8 +97,10 @@ static enum mp_err_kind connect_errno_kind(int err)
         return MP_ESIGNAL;
     default:
         /* ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ENOENT (a unix socket
-         * path), EACCES, ...: the service is not there for us. */
-        return MP_EUNAVAIL;
+         * path), EACCES, ...: the original mpop exits with EX_TEMPFAIL for
+         * every failed connect (checked against 1.4.18, 2026-11-24), and
+         * cron scripts retry on it, so these are temporary failures. */
+        return MP_ETEMP;
     }
 }
 

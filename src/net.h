@@ -16,21 +16,6 @@
 
 #include "err.h"
 
-/* Set by the program's SIGTERM/SIGINT/SIGHUP handler.  While it is non-zero,
- * a read, write or wait that poll() or read() interrupts with EINTR fails
- * with MP_ESIGNAL; while it is zero, EINTR is retried.  Defined in
- * transport.c. */
-extern volatile sig_atomic_t transport_interrupted;
-
-/* Waits until fd is readable (for_write false) or writable, at most
- * timeout_ms (<= 0: forever), retrying EINTR with the remaining time.
- * Returns 0 when ready (also on POLLERR/POLLHUP: the next read or write
- * reports the error), or -1 with e filled: MP_ETEMP on timeout, MP_ESIGNAL
- * when interrupted (see transport_interrupted), MP_EIO otherwise.
- * Defined in transport.c. */
-int transport_wait_fd(int fd, bool for_write, int timeout_ms,
-                      struct mp_err *e);
-
 /* Where to connect.  Strings are borrowed, not copied; NULL means unset. */
 struct net_target {
     const char *host;        /* server name, IP address or IDN (UTF-8) */

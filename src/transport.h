@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -45,5 +46,20 @@ int transport_write(struct transport *t, const void *buf, size_t n, struct mp_er
 size_t transport_pending(struct transport *t);
 /* Closes the layer and the fds; safe to call twice. */
 void transport_close(struct transport *t);
+
+/* Set by the program's SIGTERM/SIGINT/SIGHUP handler.  While it is non-zero,
+ * a read, write or wait that poll() or read() interrupts with EINTR fails
+ * with MP_ESIGNAL; while it is zero, EINTR is retried.  Defined in
+ * transport.c. */
+extern volatile sig_atomic_t transport_interrupted;
+
+/* Waits until fd is readable (for_write false) or writable, at most
+ * timeout_ms (<= 0: forever), retrying EINTR with the remaining time.
+ * Returns 0 when ready (also on POLLERR/POLLHUP: the next read or write
+ * reports the error), or -1 with e filled: MP_ETEMP on timeout, MP_ESIGNAL
+ * when interrupted (see transport_interrupted), MP_EIO otherwise.
+ * Defined in transport.c. */
+int transport_wait_fd(int fd, bool for_write, int timeout_ms,
+                      struct mp_err *e);
 
 #endif

@@ -1,8 +1,362 @@
-/* Temporary main() until cli.c lands. */
+/* main() of mpop: parse the command line, load the configuration (unless
+ * --host), pick the accounts, apply the command-line overrides, check every
+ * account before acting on any, then run the mode once per account.  This
+ * is the only file of the client that prints. */
 #include "config.h"
+
+#include <locale.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sysexits.h>
+
+#ifdef HAVE_TLS
+# include <gnutls/gnutls.h>
+#endif
+
+#include "account.h"
+#include "cli.h"
+#include "conf.h"
+#include "err.h"
+#include "gettext.h"
+#include "log.h"
+#include "xalloc.h"
+
+#ifndef LOCALEDIR
+# define LOCALEDIR "/usr/share/locale"
+#endif
+
+/* The authentication methods this build will offer.  One place, so that the
+ * authentication issue can make it exact (e.g. ask GNU SASL at run time
+ * which mechanisms it really has). */
+static void print_auth_methods(FILE *f)
 {
-    puts(PACKAGE_STRING);
-    return 0;
+    static const char *const builtin[] = {
+        "user", "apop", "plain", "login", "oauthbearer", "xoauth2", NULL
+    };
+#ifdef HAVE_LIBGSASL
+    static const char *const gsasl[] = {
+        "scram-sha-1", "scram-sha-256", "external", "gssapi", "cram-md5",
+        "digest-md5", "ntlm", NULL
+    };
+#endif
+    size_t i;
+
+#ifdef HAVE_LIBGSASL
+    fprintf(f, _("Authentication library: %s; %s: built-in\n"), "GNU SASL",
+            "user, apop, plain, login, oauthbearer, xoauth2");
+#else
+    fprintf(f, _("Authentication library: built-in\n"));
+#endif
+    fputs(_("Supported authentication methods:\n"), f);
+    for (i = 0; builtin[i]; i++)
+        fprintf(f, "%s ", builtin[i]);
+#ifdef HAVE_LIBGSASL
+    for (i = 0; gsasl[i]; i++)
+        fprintf(f, "%s ", gsasl[i]);
+#endif
+    fputc('\n', f);
+}
+
+static void print_platform(FILE *f)
+{
+#ifdef PLATFORM
+    fprintf(f, _("Platform: %s\n"), PLATFORM);
+#else
+    /* configure does not record the host triplet; describe the machine we
+     * run on instead. */
+    struct utsname u;
+
+    if (uname(&u) == 0)
+        fprintf(f, _("Platform: %s %s\n"), u.machine, u.sysname);
+    else
+        fprintf(f, _("Platform: %s\n"), _("unknown"));
+#endif
+}
+
+static void print_version(const char *conffile)
+{
+    char *path = conffile ? xstrdup(conffile) : conf_default_path();
+
+    printf(_("%s version %s\n"), PACKAGE, VERSION);
+    print_platform(stdout);
+#ifdef HAVE_TLS
+    printf(_("TLS/SSL library: %s %s\n"), "GnuTLS", gnutls_check_version(NULL));
+#else
+    printf(_("TLS/SSL library: %s\n"), _("none"));
+#endif
+    print_auth_methods(stdout);
+#ifdef HAVE_LIBIDN
+    printf(_("IDN support: %s\n"), _("enabled (libidn2)"));
+#else
+    printf(_("IDN support: %s\n"), _("disabled"));
+#endif
+#ifdef ENABLE_NLS
+    printf(_("NLS: enabled, LOCALEDIR is %s\n"), LOCALEDIR);
+#else
+    printf(_("NLS: %s\n"), _("disabled"));
+#endif
+#ifdef HAVE_LIBSECRET
+    printf(_("Keyring support: %s\n"), "Gnome (libsecret)");
+#else
+    printf(_("Keyring support: %s\n"), _("none"));
+#endif
+    printf(_("Configuration file name: %s\n"), path);
+    printf("\n");
+    printf(_("Copyright (C) 2026 The mpop authors.\n"
+             "License GPL-3.0-or-later: GNU GPL version 3 or later "
+             "<https://gnu.org/licenses/gpl.html>.\n"
+             "This is free software: you are free to change and "
+             "redistribute it.\n"
+             "There is NO WARRANTY, to the extent permitted by law.\n"));
+    free(path);
+}
+
+static void print_help(void)
+{
+    printf(_("Usage:\n\n"));
+    printf(_("Mail retrieval mode (default):\n"
+             "  %s [option...] [--] account...\n"
+             "  %s [option...] --all-accounts\n"
+             "  %s --host=host [option...]\n"
+             "  Fetch mail from one or more POP3 accounts and deliver it.\n"),
+           PACKAGE, PACKAGE, PACKAGE);
+    printf(_("Configuration mode:\n"
+             "  %s --configure=mailaddress\n"
+             "  Print a configuration for the address, found in DNS.\n"),
+           PACKAGE);
+    printf(_("Server information mode:\n"
+             "  %s [option...] --serverinfo account...\n"
+             "  %s --host=host [option...] --serverinfo\n"
+             "  Show what one or more POP3 servers support.\n\n"),
+           PACKAGE, PACKAGE);
+    printf(_("General options:\n"
+"  --version                    show version and build information\n"
+"  --help                       show this help\n"
+"  -P, --pretend                show the effective settings and exit\n"
+"  -d, --debug                  show the conversation with the server\n"));
+    printf(_("Changing the mode of operation:\n"
+"  --configure=mailaddress      print a configuration for the address\n"
+"  -S, --serverinfo             show information about the server\n"));
+    printf(_("Configuration options:\n"
+"  -C, --file=filename          read this configuration file\n"
+"  --host=hostname              use this server and only settings from the\n"
+"                               command line; read no configuration file\n"
+"  --port=number                server port\n"
+"  --source-ip=[IP]             bind to this local address (empty: unset)\n"
+"  --proxy-host=[IP|hostname]   SOCKS proxy (empty: unset)\n"
+"  --proxy-port=[number]        SOCKS proxy port (empty: unset)\n"
+"  --socket=[socketname]        connect to a local socket (empty: unset)\n"
+"  --timeout=(off|seconds)      network timeout\n"
+"  --pipelining=(auto|on|off)   use POP3 pipelining\n"
+"  --received-header[=(on|off)] add a Received header\n"
+"  --auth[=(on|method)]         authentication method (on: choose)\n"
+"  --user=[username]            user name (empty: unset)\n"
+"  --passwordeval=[eval]        command that prints the password\n"
+"  --tls[=(on|off)]             use TLS\n"
+"  --tls-starttls[=(on|off)]    start TLS with STLS instead of at connect\n"
+"  --tls-trust-file=[file]      trusted CA certificates (empty: none)\n"
+"  --tls-crl-file=[file]        certificate revocation list (empty: none)\n"
+"  --tls-fingerprint=[f]        trust only the certificate with this\n"
+"                               fingerprint (empty: unset)\n"
+"  --tls-certcheck[=(on|off)]   verify the server certificate\n"
+"  --tls-key-file=[file]        client key for TLS (empty: none)\n"
+"  --tls-cert-file=[file]       client certificate for TLS (empty: none)\n"
+"  --tls-priorities=[prios]     GnuTLS priority string (empty: default)\n"
+"  --tls-host-override=[host]   verify the certificate for this host name\n"
+"  --tls-min-dh-prime-bits=[b]  smallest accepted DH prime (empty: default)\n"));
+    printf(_("Options specific to mail retrieval mode:\n"
+"  -q, --quiet                  show neither status nor progress\n"
+"  -Q, --half-quiet             show status but not progress\n"
+"  -a, --all-accounts           use every account of the configuration\n"
+"  -A, --auth-only              authenticate, then quit; fetch nothing\n"
+"  -s, --status-only            show the number and size of mails only\n"
+"  -n, --only-new[=(on|off)]    fetch only mails not seen before\n"
+"  -k, --keep[=(on|off)]        never delete mails from the server\n"
+"  --killsize=(off|number)      delete mails of this size or larger\n"
+"  --skipsize=(off|number)      skip mails of this size or larger\n"
+"  --filter=[program]           decide per mail from its header\n"
+"  --delivery=method,arg        how to deliver (mda, maildir, mbox,\n"
+"                               exchange)\n"
+"  --uidls-file=filename        file that remembers the mails seen\n"));
+}
+
+static int usage_error(const struct mp_err *e)
+{
+    log_error("%s", e->msg);
+    fprintf(stderr, _("Try '%s --help' for more information.\n"), PACKAGE);
+    return EX_USAGE;
+}
+
+static int print_err(const struct mp_err *e)
+{
+    log_error("%s", e->msg);
+    return err_exitcode(e->kind);
+}
+
+/* TODO(retrieval issue): fetch and deliver, or -s / -A. */
+static int run_retrieve(const struct cli *c, const struct account *a)
+{
+    (void)c;
+    log_error(_("account %s: mail retrieval is not yet supported by this "
+                "version"), a->id);
+    return EX_UNAVAILABLE;
+}
+
+/* TODO(retrieval issue): the --serverinfo report. */
+static int run_serverinfo(const struct cli *c, const struct account *a)
+{
+    (void)c;
+    log_error(_("account %s: --serverinfo is not yet supported by this "
+                "version"), a->id);
+    return EX_UNAVAILABLE;
+}
+
+/* TODO(retrieval issue): --configure from SRV records (RFC 6186, 8314). */
+static int run_configure(const struct cli *c)
+{
+    log_error(_("--configure=%s is not yet supported by this version"),
+              c->configure_addr);
+    return EX_UNAVAILABLE;
+}
+
+/* Fills *sel with copies of the accounts to use.  Returns an exit code. */
+static int select_accounts(const struct cli *c, struct account_list *sel)
+{
+    struct account_list all = { NULL, 0 };
+    struct mp_err e;
+    char *path;
+    size_t i;
+    int rc = EX_OK;
+
+    err_init(&e);
+    if (c->host_mode) {
+        /* No configuration file at all: the defaults and the options. */
+        account_list_add(sel, account_new(""));
+        return EX_OK;
+    }
+    path = c->conffile ? xstrdup(c->conffile) : conf_default_path();
+    if (conf_load_file(path, &all, &e) < 0) {
+        rc = print_err(&e);
+        goto out;
+    }
+    if (c->all_accounts) {
+        if (all.n == 0) {
+            log_error(_("%s: no accounts defined"), path);
+            rc = EX_CONFIG;
+            goto out;
+        }
+        for (i = 0; i < all.n; i++)
+            account_list_add(sel, account_copy(all.v[i], NULL));
+    } else if (c->nnames == 0) {
+        struct account *a = account_list_find(&all, "default");
+
+        if (!a) {
+            log_error(_("%s: no account %s"), path, "default");
+            rc = EX_CONFIG;
+            goto out;
+        }
+        account_list_add(sel, account_copy(a, NULL));
+    } else {
+        for (i = 0; i < c->nnames; i++) {
+            struct account *a = account_list_find(&all, c->names[i]);
+
+            if (!a) {
+                log_error(_("%s: no account %s"), path, c->names[i]);
+                rc = EX_CONFIG;
+                goto out;
+            }
+            account_list_add(sel, account_copy(a, NULL));
+        }
+    }
+out:
+    if (rc != EX_OK)
+        account_list_clear(sel);
+    account_list_clear(&all);
+    free(path);
+    return rc;
+}
+
+static void pretend(const struct cli *c, const struct account *a)
+{
+    struct account *p;
+
+    if (c->mode != CLI_MODE_SERVERINFO) {
+        account_print_pretend(a, stdout);
+        return;
+    }
+    /* Like the original, --serverinfo shows no retrieval settings. */
+    p = account_copy(a, NULL);
+    p->delivery = DELIVERY_NONE;
+    account_print_pretend(p, stdout);
+    account_free(&p);
+}
+
+int main(int argc, char **argv)
+{
+    struct account_list sel = { NULL, 0 };
+    struct mp_err e;
+    struct cli c;
+    size_t i;
+    int rc, r;
+
+    setlocale(LC_ALL, "");
+    bindtextdomain(PACKAGE, LOCALEDIR);
+    textdomain(PACKAGE);
+    log_set_progname(PACKAGE);
+    err_init(&e);
+
+    if (cli_parse(&c, argc, argv, &e) < 0)
+        return usage_error(&e);
+    if (c.version || c.help) {
+        if (c.version)
+            print_version(c.conffile);
+        if (c.help)
+            print_help();
+        rc = fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+        goto out;
+    }
+    if (c.debug)
+        log_level = LOG_DEBUG;
+    else if (c.quiet == CLI_QUIET_FULL)
+        log_level = LOG_QUIET;
+
+    if (c.mode == CLI_MODE_CONFIGURE) {
+        rc = run_configure(&c);
+        goto out;
+    }
+
+    rc = select_accounts(&c, &sel);
+    if (rc != EX_OK)
+        goto out;
+    /* Every account is checked before any is used, as the original does,
+     * so a typo in the last one does not leave the first half done. */
+    for (i = 0; i < sel.n; i++) {
+        account_merge(sel.v[i], c.over);
+        if (account_check(sel.v[i], c.mode == CLI_MODE_RETRIEVE, &e) < 0) {
+            rc = print_err(&e);
+            goto out;
+        }
+    }
+    for (i = 0; i < sel.n; i++) {
+        if (c.pretend) {
+            pretend(&c, sel.v[i]);
+            continue;
+        }
+        if (c.mode == CLI_MODE_SERVERINFO)
+            r = run_serverinfo(&c, sel.v[i]);
+        else
+            r = run_retrieve(&c, sel.v[i]);
+        if (rc == EX_OK)
+            rc = r;
+    }
+    if (fflush(stdout) != 0 && rc == EX_OK) {
+        log_error(_("cannot write to standard output"));
+        rc = EX_IOERR;
+    }
+out:
+    account_list_clear(&sel);
+    cli_clear(&c);
+    return rc;
 }

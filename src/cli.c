@@ -1,0 +1,562 @@
+#include "config.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gettext.h"
+#include "paths.h"
+#include "strparse.h"
+#include "xalloc.h"
+
+/* Long-only options, and a long twin for every short one: getopt_long
+ * reports a bad long option with optopt set to its val, so giving long
+ * options values above any character tells the two apart in messages. */
+enum {
+    OPT_VERSION = 256, OPT_HELP, OPT_PRETEND, OPT_DEBUG, OPT_CONFIGURE,
+    OPT_SERVERINFO, OPT_FILE, OPT_HOST, OPT_PORT, OPT_SOURCE_IP,
+    OPT_PROXY_HOST, OPT_PROXY_PORT, OPT_SOCKET, OPT_TIMEOUT, OPT_PIPELINING,
+    OPT_RECEIVED_HEADER, OPT_AUTH, OPT_USER, OPT_PASSWORDEVAL, OPT_TLS,
+    OPT_TLS_STARTTLS, OPT_TLS_TRUST_FILE, OPT_TLS_CRL_FILE,
+    OPT_TLS_FINGERPRINT, OPT_TLS_KEY_FILE, OPT_TLS_CERT_FILE,
+    OPT_TLS_CERTCHECK, OPT_TLS_PRIORITIES, OPT_TLS_HOST_OVERRIDE,
+    OPT_TLS_MIN_DH_PRIME_BITS, OPT_TLS_FORCE_SSLV3, OPT_QUIET,
+    OPT_HALF_QUIET, OPT_ALL_ACCOUNTS, OPT_AUTH_ONLY, OPT_STATUS_ONLY,
+    OPT_ONLY_NEW, OPT_KEEP, OPT_KILLSIZE, OPT_SKIPSIZE, OPT_FILTER,
+    OPT_DELIVERY, OPT_UIDLS_FILE
+};
+
+static const struct option long_options[] = {
+    { "version", no_argument, NULL, OPT_VERSION },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "pretend", no_argument, NULL, OPT_PRETEND },
+    { "debug", no_argument, NULL, OPT_DEBUG },
+    { "configure", required_argument, NULL, OPT_CONFIGURE },
+    { "serverinfo", no_argument, NULL, OPT_SERVERINFO },
+    { "file", required_argument, NULL, OPT_FILE },
+    { "host", required_argument, NULL, OPT_HOST },
+    { "port", required_argument, NULL, OPT_PORT },
+    { "source-ip", required_argument, NULL, OPT_SOURCE_IP },
+    { "proxy-host", required_argument, NULL, OPT_PROXY_HOST },
+    { "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
+    { "socket", required_argument, NULL, OPT_SOCKET },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "pipelining", required_argument, NULL, OPT_PIPELINING },
+    { "received-header", optional_argument, NULL, OPT_RECEIVED_HEADER },
+    { "auth", optional_argument, NULL, OPT_AUTH },
+    { "user", required_argument, NULL, OPT_USER },
+    { "passwordeval", required_argument, NULL, OPT_PASSWORDEVAL },
+    { "tls", optional_argument, NULL, OPT_TLS },
+    { "tls-starttls", optional_argument, NULL, OPT_TLS_STARTTLS },
+    { "tls-trust-file", required_argument, NULL, OPT_TLS_TRUST_FILE },
+    { "tls-crl-file", required_argument, NULL, OPT_TLS_CRL_FILE },
+    { "tls-fingerprint", required_argument, NULL, OPT_TLS_FINGERPRINT },
+    { "tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE },
+    { "tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE },
+    { "tls-certcheck", optional_argument, NULL, OPT_TLS_CERTCHECK },
+    { "tls-priorities", required_argument, NULL, OPT_TLS_PRIORITIES },
+    { "tls-host-override", required_argument, NULL, OPT_TLS_HOST_OVERRIDE },
+    { "tls-min-dh-prime-bits", required_argument, NULL,
+      OPT_TLS_MIN_DH_PRIME_BITS },
+    /* Obsolete in the original, accepted there and ignored; kept so that
+     * old scripts keep working. */
+    { "tls-force-sslv3", optional_argument, NULL, OPT_TLS_FORCE_SSLV3 },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "half-quiet", no_argument, NULL, OPT_HALF_QUIET },
+    { "all-accounts", no_argument, NULL, OPT_ALL_ACCOUNTS },
+    { "auth-only", no_argument, NULL, OPT_AUTH_ONLY },
+    { "status-only", no_argument, NULL, OPT_STATUS_ONLY },
+    { "only-new", optional_argument, NULL, OPT_ONLY_NEW },
+    { "keep", optional_argument, NULL, OPT_KEEP },
+    { "killsize", required_argument, NULL, OPT_KILLSIZE },
+    { "skipsize", required_argument, NULL, OPT_SKIPSIZE },
+    { "filter", required_argument, NULL, OPT_FILTER },
+    { "delivery", required_argument, NULL, OPT_DELIVERY },
+    { "uidls-file", required_argument, NULL, OPT_UIDLS_FILE },
+    { NULL, 0, NULL, 0 }
+};
+
+/* Leading ':' makes a missing argument return ':' instead of '?'; "n::" and
+ * "k::" take an attached value as the original does ("-koff"). */
+static const char short_options[] = ":PdSC:qQaAsn::k::";
+
+const char *const cli_auth_methods[] = {
+    "user", "apop", "plain", "scram-sha-1", "scram-sha-256", "external",
+    "gssapi", "cram-md5", "digest-md5", "login", "ntlm", "oauthbearer",
+    "xoauth2", NULL
+};
+
+static int bad_arg(struct mp_err *e, const char *arg, const char *opt)
+{
+    return err_set(e, MP_EUSAGE, _("invalid argument %s for %s"), arg, opt);
+}
+
+/* "", "on" or NULL (no argument) -> true, "off" -> false. */
+static int parse_onoff(const char *arg, bool *out)
+{
+    if (!arg || !*arg || strcmp(arg, "on") == 0)
+        *out = true;
+    else if (strcmp(arg, "off") == 0)
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_int(const char *arg, long long min, long long max, int *out)
+{
+    unsigned long long v;
+
+    if (min < 0 || str_to_ull(arg, (unsigned long long)min,
+                              (unsigned long long)max, &v) < 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* "off" -> -1, else a number of bytes with an optional 'k' (KiB) or 'm'
+ * (MiB) suffix, lower case only, as the original accepts. */
+static int parse_size(const char *arg, long long *out)
+{
+    unsigned long long v, mult = 1;
+    size_t n = strlen(arg);
+    char num[32];
+
+    if (strcmp(arg, "off") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if (n > 0 && arg[n - 1] == 'k') {
+        mult = 1024;
+        n--;
+    } else if (n > 0 && arg[n - 1] == 'm') {
+        mult = 1024 * 1024;
+        n--;
+    }
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, arg, n);
+    num[n] = '\0';
+    if (str_to_ull(num, 0, (unsigned long long)LLONG_MAX / mult, &v) < 0)
+        return -1;
+    *out = (long long)(v * mult);
+    return 0;
+}
+
+/* 16 (MD5), 20 (SHA-1) or 32 (SHA-256) hex byte pairs joined by ':'. */
+static bool fingerprint_ok(const char *s)
+{
+    static const char hex[] = "0123456789abcdefABCDEF";
+    size_t n = 0;
+
+    for (;;) {
+        if (!s[0] || !strchr(hex, s[0]) || !s[1] || !strchr(hex, s[1]))
+            return false;
+        n++;
+        s += 2;
+        if (*s == '\0')
+            break;
+        if (*s != ':')
+            return false;
+        s++;
+    }
+    return n == 16 || n == 20 || n == 32;
+}
+
+static bool auth_ok(const char *s)
+{
+    size_t i;
+
+    for (i = 0; cli_auth_methods[i]; i++)
+        if (strcmp(s, cli_auth_methods[i]) == 0)
+            return true;
+    return false;
+}
+
+/* An empty argument unsets a string setting. */
+static void set_string(struct account *a, enum acc_field f, char **field,
+                       const char *arg)
+{
+    free(*field);
+    *field = (arg && *arg) ? xstrdup(arg) : NULL;
+    a->set |= ACC_BIT(f);
+}
+
+static void set_file(struct account *a, enum acc_field f, char **field,
+                     const char *arg)
+{
+    free(*field);
+    *field = (arg && *arg) ? paths_expand_tilde(arg) : NULL;
+    a->set |= ACC_BIT(f);
+}
+
+/* METHOD,ARGS: the comma stands for the blank of the `delivery` command. */
+static int parse_delivery(struct account *a, const char *arg)
+{
+    static const struct {
+        const char *name;
+        int method;
+        bool path;
+    } methods[] = {
+        { "mda", DELIVERY_MDA, false },
+        { "maildir", DELIVERY_MAILDIR, true },
+        { "mbox", DELIVERY_MBOX, true },
+        { "exchange", DELIVERY_EXCHANGE, true },
+    };
+    const char *comma = strchr(arg, ',');
+    size_t i, n;
+
+    if (!comma)
+        return -1;
+    n = (size_t)(comma - arg);
+    for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (strlen(methods[i].name) == n
+            && strncmp(arg, methods[i].name, n) == 0) {
+            free(a->delivery_args);
+            a->delivery = methods[i].method;
+            a->delivery_args = methods[i].path
+                ? paths_expand_tilde(comma + 1) : xstrdup(comma + 1);
+            a->set |= ACC_BIT(ACC_DELIVERY);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The text of the long option argv[optind - 1] names, without "=VALUE". */
+static void long_name(char *out, size_t outsz, char **argv, int argc)
+{
+    const char *s = "?";
+    size_t n;
+
+    if (optind >= 1 && optind - 1 < argc && argv[optind - 1])
+        s = argv[optind - 1];
+    n = strcspn(s, "=");
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/* getopt_long cannot tell an ambiguous abbreviation from an unknown option
+ * once opterr is 0; count the prefix matches ourselves. */
+static bool is_ambiguous(const char *name)
+{
+    size_t i, len, matches = 0;
+
+    if (strncmp(name, "--", 2) != 0)
+        return false;
+    name += 2;
+    len = strlen(name);
+    if (len == 0)
+        return false;
+    for (i = 0; long_options[i].name; i++) {
+        if (strcmp(long_options[i].name, name) == 0)
+            return false;
+        if (strncmp(long_options[i].name, name, len) == 0)
+            matches++;
+    }
+    return matches > 1;
+}
+
+static int getopt_error(int r, char **argv, int argc, struct mp_err *e)
+{
+    char name[128];
+
+    if (r == ':') {
+        if (optopt >= OPT_VERSION) {
+            long_name(name, sizeof name, argv, argc);
+            return err_set(e, MP_EUSAGE,
+                           _("option '%s' requires an argument"), name);
+        }
+        return err_set(e, MP_EUSAGE, _("option '-%c' requires an argument"),
+                       optopt);
+    }
+    if (optopt >= OPT_VERSION) {
+        long_name(name, sizeof name, argv, argc);
+        return err_set(e, MP_EUSAGE,
+                       _("option '%s' does not take an argument"), name);
+    }
+    if (optopt > 0 && optopt < 256)
+        return err_set(e, MP_EUSAGE, _("invalid option '-%c'"), optopt);
+    long_name(name, sizeof name, argv, argc);
+    if (is_ambiguous(name))
+        return err_set(e, MP_EUSAGE, _("option '%s' is ambiguous"), name);
+    return err_set(e, MP_EUSAGE, _("unrecognized option '%s'"), name);
+}
+
+/* One option with its argument (NULL when an optional one is absent).
+ * `opt` is the option's name for messages. */
+static int handle(struct cli *c, int val, const char *arg, const char *opt,
+                  struct mp_err *e)
+{
+    struct account *a = c->over;
+    bool b;
+    int n;
+    long long sz;
+
+    switch (val) {
+    case OPT_VERSION:
+        c->version = true;
+        break;
+    case OPT_HELP:
+        c->help = true;
+        break;
+    case 'P': case OPT_PRETEND:
+        c->pretend = true;
+        break;
+    case 'd': case OPT_DEBUG:
+        c->debug = true;
+        /* The progress output would mix with the conversation. */
+        if (c->quiet < CLI_QUIET_HALF)
+            c->quiet = CLI_QUIET_HALF;
+        break;
+    case OPT_CONFIGURE:
+        c->mode = CLI_MODE_CONFIGURE;
+        free(c->configure_addr);
+        c->configure_addr = xstrdup(arg);
+        break;
+    case 'S': case OPT_SERVERINFO:
+        if (c->mode != CLI_MODE_CONFIGURE)
+            c->mode = CLI_MODE_SERVERINFO;
+        break;
+    case 'C': case OPT_FILE:
+        free(c->conffile);
+        c->conffile = paths_expand_tilde(arg);
+        break;
+    case OPT_HOST:
+        c->host_mode = true;
+        set_string(a, ACC_HOST, &a->host, arg);
+        /* The original keeps an empty --host as "", not as unset. */
+        if (!a->host)
+            a->host = xstrdup("");
+        break;
+    case OPT_PORT:
+        if (parse_int(arg, 1, 65535, &a->port) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_PORT);
+        break;
+    case OPT_SOURCE_IP:
+        set_string(a, ACC_SOURCE_IP, &a->source_ip, arg);
+        break;
+    case OPT_PROXY_HOST:
+        set_string(a, ACC_PROXY_HOST, &a->proxy_host, arg);
+        break;
+    case OPT_PROXY_PORT:
+        if (!*arg)
+            a->proxy_port = 0;
+        else if (parse_int(arg, 1, 65535, &a->proxy_port) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_PROXY_PORT);
+        break;
+    case OPT_SOCKET:
+        set_string(a, ACC_SOCKET, &a->socket_name, arg);
+        break;
+    case OPT_TIMEOUT:
+        if (strcmp(arg, "off") == 0)
+            a->timeout = 0;
+        else if (parse_int(arg, 1, INT_MAX, &a->timeout) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_TIMEOUT);
+        break;
+    case OPT_PIPELINING:
+        if (strcmp(arg, "auto") == 0)
+            a->pipelining = PIPELINING_AUTO;
+        else if (strcmp(arg, "on") == 0)
+            a->pipelining = PIPELINING_ON;
+        else if (strcmp(arg, "off") == 0)
+            a->pipelining = PIPELINING_OFF;
+        else
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_PIPELINING);
+        break;
+    case OPT_RECEIVED_HEADER:
+        if (parse_onoff(arg, &a->received_header) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_RECEIVED_HEADER);
+        break;
+    case OPT_AUTH:
+        if (!arg || !*arg || strcmp(arg, "on") == 0)
+            set_string(a, ACC_AUTH, &a->auth, NULL);
+        else if (auth_ok(arg))
+            set_string(a, ACC_AUTH, &a->auth, arg);
+        else
+            return bad_arg(e, arg, opt);
+        break;
+    case OPT_USER:
+        set_string(a, ACC_USER, &a->user, arg);
+        break;
+    case OPT_PASSWORDEVAL:
+        set_string(a, ACC_PASSWORDEVAL, &a->passwordeval, arg);
+        break;
+    case OPT_TLS:
+        if (parse_onoff(arg, &a->tls) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_TLS);
+        break;
+    case OPT_TLS_STARTTLS:
+        if (parse_onoff(arg, &a->tls_starttls) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_TLS_STARTTLS);
+        break;
+    case OPT_TLS_TRUST_FILE:
+        /* "" means "no trust file" (shown as not set), unlike NULL. */
+        set_file(a, ACC_TLS_TRUST_FILE, &a->tls_trust_file, arg);
+        if (!a->tls_trust_file)
+            a->tls_trust_file = xstrdup("");
+        break;
+    case OPT_TLS_CRL_FILE:
+        set_file(a, ACC_TLS_CRL_FILE, &a->tls_crl_file, arg);
+        break;
+    case OPT_TLS_FINGERPRINT:
+        if (*arg && !fingerprint_ok(arg))
+            return bad_arg(e, arg, opt);
+        set_string(a, ACC_TLS_FINGERPRINT, &a->tls_fingerprint, arg);
+        break;
+    case OPT_TLS_KEY_FILE:
+        set_file(a, ACC_TLS_KEY_FILE, &a->tls_key_file, arg);
+        break;
+    case OPT_TLS_CERT_FILE:
+        set_file(a, ACC_TLS_CERT_FILE, &a->tls_cert_file, arg);
+        break;
+    case OPT_TLS_CERTCHECK:
+        if (parse_onoff(arg, &a->tls_certcheck) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_TLS_CERTCHECK);
+        break;
+    case OPT_TLS_PRIORITIES:
+        set_string(a, ACC_TLS_PRIORITIES, &a->tls_priorities, arg);
+        break;
+    case OPT_TLS_HOST_OVERRIDE:
+        set_string(a, ACC_TLS_HOST_OVERRIDE, &a->tls_host_override, arg);
+        break;
+    case OPT_TLS_MIN_DH_PRIME_BITS:
+        if (!*arg)
+            a->tls_min_dh_prime_bits = -1;
+        else if (parse_int(arg, 1, INT_MAX, &n) < 0)
+            return bad_arg(e, arg, opt);
+        else
+            a->tls_min_dh_prime_bits = n;
+        a->set |= ACC_BIT(ACC_TLS_MIN_DH_PRIME_BITS);
+        break;
+    case OPT_TLS_FORCE_SSLV3:
+        break;
+    case 'q': case OPT_QUIET:
+        c->quiet = CLI_QUIET_FULL;
+        break;
+    case 'Q': case OPT_HALF_QUIET:
+        if (c->quiet < CLI_QUIET_HALF)
+            c->quiet = CLI_QUIET_HALF;
+        break;
+    case 'a': case OPT_ALL_ACCOUNTS:
+        c->all_accounts = true;
+        break;
+    case 'A': case OPT_AUTH_ONLY:
+        c->action = CLI_ACTION_AUTH;
+        break;
+    case 's': case OPT_STATUS_ONLY:
+        c->action = CLI_ACTION_STATUS;
+        break;
+    case 'n': case OPT_ONLY_NEW:
+        if (parse_onoff(arg, &a->only_new) < 0)
+            return bad_arg(e, arg, opt);
+        a->set |= ACC_BIT(ACC_ONLY_NEW);
+        break;
+    case 'k': case OPT_KEEP:
+        if (parse_onoff(arg, &b) < 0)
+            return bad_arg(e, arg, opt);
+        a->keep = b ? KEEP_ON : KEEP_OFF;
+        a->keep_seconds = 0;
+        a->set |= ACC_BIT(ACC_KEEP);
+        break;
+    case OPT_KILLSIZE:
+        if (parse_size(arg, &sz) < 0)
+            return bad_arg(e, arg, opt);
+        a->killsize = sz;
+        a->set |= ACC_BIT(ACC_KILLSIZE);
+        break;
+    case OPT_SKIPSIZE:
+        if (parse_size(arg, &sz) < 0)
+            return bad_arg(e, arg, opt);
+        a->skipsize = sz;
+        a->set |= ACC_BIT(ACC_SKIPSIZE);
+        break;
+    case OPT_FILTER:
+        set_string(a, ACC_FILTER, &a->filter, arg);
+        break;
+    case OPT_DELIVERY:
+        if (parse_delivery(a, arg) < 0)
+            return bad_arg(e, arg, opt);
+        break;
+    case OPT_UIDLS_FILE:
+        /* Expanded later, after %U/%H, by account_uidls_path(). */
+        set_string(a, ACC_UIDLS_FILE, &a->uidls_file, arg);
+        break;
+    default:
+        return err_set(e, MP_EUSAGE, _("unhandled option %d"), val);
+    }
+    return 0;
+}
+
+/* The name to show for option val in messages: "--keep" for long ones,
+ * "-k" when the short form was used. */
+static void opt_name(char *out, size_t outsz, int val, int idx)
+{
+    if (idx >= 0)
+        snprintf(out, outsz, "--%s", long_options[idx].name);
+    else
+        snprintf(out, outsz, "-%c", val);
+}
+
+int cli_parse(struct cli *c, int argc, char **argv, struct mp_err *e)
+{
+    char name[64];
+    int r, idx;
+
+    memset(c, 0, sizeof *c);
+    c->over = account_new(_("(command line)"));
+    /* glibc: optind 0 re-initialises getopt's whole state. */
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        idx = -1;
+        r = getopt_long(argc, argv, short_options, long_options, &idx);
+        if (r == -1)
+            break;
+        if (r == '?' || r == ':') {
+            getopt_error(r, argv, argc, e);
+            goto fail;
+        }
+        opt_name(name, sizeof name, r, idx);
+        if (handle(c, r, optarg, name, e) < 0)
+            goto fail;
+    }
+    if (optind < argc) {
+        c->names = argv + optind;
+        c->nnames = (size_t)(argc - optind);
+    }
+    if (c->host_mode && (c->nnames > 0 || c->all_accounts)) {
+        err_set(e, MP_EUSAGE, _("cannot use both --host and accounts"));
+        goto fail;
+    }
+    if (c->all_accounts && c->nnames > 0) {
+        err_set(e, MP_EUSAGE,
+                _("cannot use both --all-accounts and a list of accounts"));
+        goto fail;
+    }
+    return 0;
+
+fail:
+    cli_clear(c);
+    return -1;
+}
+
+void cli_clear(struct cli *c)
+{
+    account_free(&c->over);
+    free(c->conffile);
+    free(c->configure_addr);
+    memset(c, 0, sizeof *c);
+}

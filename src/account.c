@@ -252,8 +252,6 @@ int account_check(const struct account *a, bool need_delivery,
         return check_fail(a, e, _("invalid tls_fingerprint: expected 16, "
                                   "20 or 32 hex byte pairs separated by "
                                   "':'"));
-    if (is_set(a->proxy_host) && is_set(a->socket_name))
-        return check_fail(a, e, _("cannot use both socket and proxy_host"));
     if (a->keep == KEEP_DURATION && a->keep_seconds <= 0)
         return check_fail(a, e, _("keep needs a positive duration"));
     if (need_delivery && !is_set(a->uidls_file))

@@ -18,7 +18,8 @@ struct row {
 
 static int parse(const char *const *args, struct cli *c, struct mp_err *e)
 {
-    char *argv[MAXARGS + 2];
+    /* static: c->names points into it after the call */
+    static char *argv[MAXARGS + 2];
     static char prog[] = "mpop";
     int argc = 0;
 

@@ -165,7 +165,7 @@ static void print_help(void)
 "  --tls-cert-file=[file]       client certificate for TLS (empty: none)\n"
 "  --tls-priorities=[prios]     GnuTLS priority string (empty: default)\n"
 "  --tls-host-override=[host]   verify the certificate for this host name\n"
-"  --tls-min-dh-prime-bits=[b]  smallest accepted DH prime (empty: default)\n"));
+"  --tls-min-dh-prime-bits=[b]  smallest DH prime accepted (empty: unset)\n"));
     printf(_("Options specific to mail retrieval mode:\n"
 "  -q, --quiet                  show neither status nor progress\n"
 "  -Q, --half-quiet             show status but not progress\n"

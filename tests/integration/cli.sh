@@ -70,7 +70,8 @@ case "$OUT" in *secret*) fail "-P never prints the password" ;;
                *) pass "-P never prints the password" ;; esac
 
 run -P second first
-like "$OUT" "using account second from*host = pop.second.example*using account first from*host = pop.first.example*" \
+like "$OUT" "using account second from*host = pop.second.example*using\
+ account first from*host = pop.first.example*" \
     "-P names in command line order"
 
 run -P -a

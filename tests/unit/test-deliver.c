@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,63 @@ static void test_exchange(void)
     deliver_free(&d);
 }
 
+/* A file size limit makes write() fail with EFBIG, as ENOSPC would: the
+ * error is MP_EIO naming the file, and abort leaves nothing behind. */
+static void test_full(void)
+{
+    static char big[300000];
+    struct deliver *d = NULL;
+    struct mp_err e;
+    struct rlimit old, lim;
+    char mb[512];
+    struct stat st;
+    int r;
+
+    memset(big, 'q', sizeof big);
+    big[sizeof big - 1] = '\0';
+    snprintf(mb, sizeof mb, "%s", path_of("full.mbox"));
+    err_init(&e);
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 100000;
+
+    deliver_new(deliver_lookup("mbox"), mb, &d, &e);
+    deliver_one(d, NULL, "Subject: first\n\nok\n", 100, true, 0, &e);
+    stat(mb, &st);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    r = deliver_one(d, NULL, big, 65536, true, 0, &e);
+    setrlimit(RLIMIT_FSIZE, &old);
+    is_int(r, -1, "full: mbox write fails");
+    ok(e.kind == MP_EIO && strstr(e.msg, "full.mbox"),
+       "full: MP_EIO naming the file: %s", e.msg);
+    {
+        struct stat st2;
+        stat(mb, &st2);
+        is_int((long long)st2.st_size, (long long)st.st_size,
+               "full: mbox truncated back to the previous mail");
+    }
+    deliver_free(&d);
+
+    deliver_new(deliver_lookup("maildir"), path_of("md"), &d, &e);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    r = deliver_one(d, NULL, big, 65536, true, 0, &e);
+    setrlimit(RLIMIT_FSIZE, &old);
+    is_int(r, -1, "full: maildir write fails");
+    is_int(count(path_of("md/tmp"), NULL, 0), 0,
+           "full: nothing left in tmp/");
+    is_int(count(path_of("md/new"), NULL, 0), 3, "full: nothing new");
+    deliver_free(&d);
+    signal(SIGXFSZ, SIG_DFL);
+
+    /* An MDA that exits 0 without reading the mail did not deliver it. */
+    deliver_new(deliver_lookup("mda"), "exit 0", &d, &e);
+    r = deliver_one(d, NULL, big, 65536, true, 0, &e);
+    is_int(r, -1, "mda: exit 0 without reading a large mail is a failure");
+    ok(strstr(e.msg, "exit 0") != NULL, "mda: ... names it: %s", e.msg);
+    deliver_free(&d);
+}
+
 static long maxrss_kb(void)
 {
     struct rusage ru;
@@ -550,6 +608,7 @@ int main(void)
     test_mbox();
     test_mda();
     test_exchange();
+    test_full();
     test_big();
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd) != 0)

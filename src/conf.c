@@ -327,7 +327,7 @@ static int apply(struct account *a, const struct command *c, const char *arg,
 {
     const char *n = c->name;
     bool b;
-    int i;
+    int i = 0;
 
     if (c->need_arg && *arg == '\0')
         return err_set(e, MP_ECONFIG, _("command %s needs an argument"), n);

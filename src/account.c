@@ -277,7 +277,7 @@ char *account_uidls_path(const struct account *a)
     if (!(a->set & ACC_BIT(ACC_UIDLS_FILE)) && a->uidls_file
         && strcmp(a->uidls_file, DEFAULT_UIDLS_FILE) == 0) {
         char *home = paths_home();
-        t = paths_join(home, DEFAULT_UIDLS_FILE + 2);
+        t = paths_join(home, &DEFAULT_UIDLS_FILE[2]);
         free(home);
     } else {
         t = paths_expand_tilde(a->uidls_file ? a->uidls_file : "");

@@ -380,6 +380,28 @@ static int write_port_file(const char *file, int port, struct mp_err *e)
     return 0;
 }
 
+/* Closing a socket that still holds unread input sends a reset, and the
+ * client may then lose our last reply (the -ERR that explains why the
+ * session ends).  So the sending side is shut down first, and what the
+ * client still sends is read and dropped for a moment. */
+static void linger_close(struct transport *t)
+{
+    if (t->fd >= 0 && t->fd == t->out_fd && shutdown(t->fd, SHUT_WR) == 0) {
+        char buf[4096];
+        size_t total = 0;
+        struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+
+        while (total < 256 * 1024 && !transport_interrupted
+               && poll(&pfd, 1, 1000) > 0) {
+            ssize_t n = read(t->fd, buf, sizeof buf);
+            if (n <= 0)
+                break;
+            total += (size_t)n;
+        }
+    }
+    transport_close(t);
+}
+
 static int run_session(int in_fd, int out_fd, int timeout,
                        const struct pop3d_config *base)
 {
@@ -400,7 +422,7 @@ static int run_session(int in_fd, int out_fd, int timeout,
              _("%s: session ended: %s"), sc.peer, e.msg);
     else
         mlog(LOG_INFO, _("%s: session ended"), sc.peer);
-    transport_close(&t);
+    linger_close(&t);
     return ret == 0 ? 0 : err_exitcode(e.kind);
 }
 

@@ -590,8 +590,12 @@ int pop3d_session(struct transport *t, const struct pop3d_config *cfg,
             }
             goto out;
         }
-        if (handle(s, line, len) != 0)
+        if (handle(s, line, len) != 0) {
+            /* Tell the client why, unless writing was what failed. */
+            if (e->kind == MP_EPROTO)
+                flush(s);
             goto out;
+        }
         if (s->quit) {
             ret = flush(s);
             goto out;

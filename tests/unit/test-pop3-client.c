@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "linereader.h"
+#include "log.h"
 #include "pop3_auth.h"
 #include "pop3_client.h"
 #include "tap.h"
@@ -657,6 +658,41 @@ static void test_stls(void)
     finish(&f);
 }
 
+static void test_debug_trace(void)
+{
+    const struct step script[] = { SETUP, { 1, NULL }, { -1, NULL } };
+    struct fixture f;
+    struct mp_err e;
+    struct mails m;
+    struct pop3_sink sink = { &m, m_begin, m_data, m_end, m_abort };
+    unsigned long n;
+    char *trace = NULL;
+    size_t tracelen = 0;
+
+    memset(&m, 0, sizeof m);
+    log_out = open_memstream(&trace, &tracelen);
+    log_level = LOG_DEBUG;
+    start(&f, script, POP3_PIPELINING_OFF, false);
+    login(&f, &n, &e);
+    struct pop3_job j = { .cmd = POP3_CMD_RETR, .msn = 1, .size = 51,
+                          .sink = &sink };
+    pop3_queue(f.s, &j);
+    pop3_run(f.s, m_reply, &m, &e);
+    finish(&f);
+    fclose(log_out);
+    log_out = NULL;
+    log_level = LOG_NORMAL;
+    ok(strstr(trace, "--> PASS xxxx\n") != NULL, "debug: PASS masked");
+    ok(strstr(trace, "secret") == NULL, "debug: password never shown");
+    ok(strstr(trace, "--> USER joe\n") != NULL, "debug: USER shown");
+    ok(strstr(trace, "<-- +OK 20 1000\n") != NULL, "debug: replies shown");
+    ok(strstr(trace, "<-- ..dotted line 1\n") != NULL,
+       "debug: body lines shown as received");
+    ok(strstr(trace, "AUTHORIZATION -> TRANSACTION") != NULL,
+       "debug: state change traced");
+    free(trace);
+}
+
 int main(void)
 {
     test_batch(true);
@@ -668,5 +704,6 @@ int main(void)
     test_auth();
     test_listings();
     test_stls();
+    test_debug_trace();
     return done_testing();
 }

@@ -612,7 +612,8 @@ int main(int argc, char *argv[])
             if (str_to_ull(optarg, 0, 65535, &port) != 0) {
                 log_error(_("invalid argument %s for %s"), optarg,
                           "--port");
-                return err_exitcode(MP_EUSAGE);
+                ret = err_exitcode(MP_EUSAGE);
+                goto out;
             }
             break;
         case OPT_PORT_FILE:
@@ -626,14 +627,16 @@ int main(int argc, char *argv[])
                 != 0) {
                 log_error(_("invalid argument %s for %s"), optarg,
                           "--max-sessions");
-                return err_exitcode(MP_EUSAGE);
+                ret = err_exitcode(MP_EUSAGE);
+                goto out;
             }
             break;
         case OPT_TIMEOUT:
             if (str_to_ull(optarg, 1, 86400, &timeout) != 0) {
                 log_error(_("invalid argument %s for %s"), optarg,
                           "--timeout");
-                return err_exitcode(MP_EUSAGE);
+                ret = err_exitcode(MP_EUSAGE);
+                goto out;
             }
             break;
         case OPT_AUTH: {
@@ -643,12 +646,14 @@ int main(int argc, char *argv[])
             if (pending_auth) {
                 log_error(_("--auth=%s must be followed by --maildir"),
                           opts[nopts - 1].user);
-                return err_exitcode(MP_EUSAGE);
+                ret = err_exitcode(MP_EUSAGE);
+                goto out;
             }
             if (comma == optarg || optarg[0] == '\0') {
                 log_error(_("invalid argument %s for %s"), optarg,
                           "--auth");
-                return err_exitcode(MP_EUSAGE);
+                ret = err_exitcode(MP_EUSAGE);
+                goto out;
             }
             opts = xreallocarray(opts, nopts + 1, sizeof *opts);
             b = &opts[nopts++];
@@ -659,7 +664,8 @@ int main(int argc, char *argv[])
             for (size_t i = 0; i + 1 < nopts; i++)
                 if (strcmp(opts[i].user, b->user) == 0) {
                     log_error(_("user %s is defined twice"), b->user);
-                    return err_exitcode(MP_EUSAGE);
+                    ret = err_exitcode(MP_EUSAGE);
+                    goto out;
                 }
             pending_auth = true;
             break;
@@ -668,29 +674,34 @@ int main(int argc, char *argv[])
             if (!pending_auth) {
                 log_error(_("--maildir=%s must follow an --auth option"),
                           optarg);
-                return err_exitcode(MP_EUSAGE);
+                ret = err_exitcode(MP_EUSAGE);
+                goto out;
             }
             opts[nopts - 1].maildir = xstrdup(optarg);
             pending_auth = false;
             break;
         default:
             log_error(_("use --help for a list of options"));
-            return err_exitcode(MP_EUSAGE);
+            ret = err_exitcode(MP_EUSAGE);
+            goto out;
         }
     }
     if (optind < argc) {
         log_error(_("unexpected argument %s"), argv[optind]);
-        return err_exitcode(MP_EUSAGE);
+        ret = err_exitcode(MP_EUSAGE);
+        goto out;
     }
     if (pending_auth) {
         log_error(_("--auth=%s must be followed by --maildir"),
                   opts[nopts - 1].user);
-        return err_exitcode(MP_EUSAGE);
+        ret = err_exitcode(MP_EUSAGE);
+        goto out;
     }
     if (nopts == 0) {
         log_error(_("at least one pair of --auth and --maildir is "
                     "required"));
-        return err_exitcode(MP_EUSAGE);
+        ret = err_exitcode(MP_EUSAGE);
+        goto out;
     }
 
     if (strcmp(log_arg, "none") == 0) {
@@ -704,7 +715,8 @@ int main(int argc, char *argv[])
         if (log_fd < 0) {
             log_error(_("cannot open log file %s: %s"), log_arg,
                       strerror(errno));
-            return err_exitcode(MP_ECANTCREAT);
+            ret = err_exitcode(MP_ECANTCREAT);
+            goto out;
         }
         log_mode = LOGM_FILE;
     }
@@ -717,7 +729,8 @@ int main(int argc, char *argv[])
                                 : password_prompt(opts[i].user, &e);
         if (!pw) {
             log_error("%s", e.msg);
-            return err_exitcode(e.kind);
+            ret = err_exitcode(e.kind);
+            goto out;
         }
         boxes[i].user = opts[i].user;
         boxes[i].password = pw;
@@ -728,7 +741,8 @@ int main(int argc, char *argv[])
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (authgate == MAP_FAILED) {
         log_error(_("cannot allocate shared memory: %s"), strerror(errno));
-        return err_exitcode(MP_EOS);
+        ret = err_exitcode(MP_EOS);
+        goto out;
     }
     memset(authgate, 0, sizeof *authgate);
 
@@ -757,12 +771,14 @@ int main(int argc, char *argv[])
 
         if (lfd < 0) {
             log_error("%s", e.msg);
-            return err_exitcode(e.kind);
+            ret = err_exitcode(e.kind);
+            goto out;
         }
         if (port_file && write_port_file(port_file, bound, &e) != 0) {
             log_error("%s", e.msg);
             close(lfd);
-            return err_exitcode(e.kind);
+            ret = err_exitcode(e.kind);
+            goto out;
         }
         mlog(LOG_INFO, _("listening on %s port %d"), iface, bound);
         ret = serve(lfd, (int)timeout, (size_t)max_sessions, &cfg);
@@ -770,9 +786,12 @@ int main(int argc, char *argv[])
             unlink(port_file);
     }
 
+out:
     for (size_t i = 0; i < nopts; i++) {
-        char *pw = (char *)boxes[i].password;
-        xfree_secret(&pw);
+        if (boxes) {
+            char *pw = (char *)boxes[i].password;
+            xfree_secret(&pw);
+        }
         free(opts[i].user);
         free(opts[i].eval);
         free(opts[i].maildir);

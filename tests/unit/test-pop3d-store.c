@@ -47,7 +47,8 @@ static void test_uid(void)
     ok(strlen(uid) == 40, "71 characters are hashed");
     /* SHA-1 of "ab c" (sha1sum), the unique name without the flags. */
     pop3d_store_uid("ab c:2,S", uid);
-    is_str(uid, "2538e3298b3a42f99a5551f5c49921935e63b7c6", "hashed uid is the SHA-1 hex");
+    is_str(uid, "2538e3298b3a42f99a5551f5c49921935e63b7c6",
+           "hashed uid is the SHA-1 hex");
     {
         char again[POP3D_UID_MAX + 1];
         pop3d_store_uid("ab c:2,T", again);

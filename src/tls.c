@@ -1,0 +1,843 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "gettext.h"
+#include "log.h"
+#include "net.h"
+#include "tls.h"
+#include "xalloc.h"
+
+/* The state behind a TLS transport.  t points at the transport the session
+ * was started on: the caller keeps that struct alive and in place for the
+ * session's life (it is the one whose ops we swap), so the pull and push
+ * functions read its fds and its current timeout through it. */
+struct tls_conn {
+    gnutls_session_t s;
+    gnutls_certificate_credentials_t cred;
+    struct transport *t;
+    /* The pull/push functions cannot return an mp_err through GnuTLS; they
+     * leave it here and the caller of gnutls_* reports it instead of
+     * GnuTLS's "Error in the pull function". */
+    struct mp_err io_err;
+    bool io_failed;
+    /* No close_notify on close: the connection failed or the peer left. */
+    bool broken;
+    tls_pin_fn pin;
+    void *pin_data;
+};
+
+static const struct transport_ops tls_ops;
+
+void tls_params_from_account(const struct account *a, struct tls_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->host = a->host;
+    p->host_override = a->tls_host_override;
+    p->trust_file = a->tls_trust_file;
+    p->crl_file = a->tls_crl_file;
+    p->fingerprint = a->tls_fingerprint;
+    p->certcheck = a->tls_certcheck;
+    p->cert_file = a->tls_cert_file;
+    p->key_file = a->tls_key_file;
+    p->priorities = a->tls_priorities;
+    p->min_dh_prime_bits = a->tls_min_dh_prime_bits;
+}
+
+const char *tls_insecure_warning(const struct tls_params *p)
+{
+    if (p->certcheck)
+        return NULL;
+    return _("TLS certificate checks are disabled (tls_certcheck off): "
+             "the server's identity is not verified and the session is "
+             "not secure");
+}
+
+int tls_lib_init(struct mp_err *e)
+{
+    (void)e;
+    return 0;
+}
+
+void tls_lib_deinit(void)
+{
+}
+
+static bool is_set(const char *s)
+{
+    return s && *s;
+}
+
+static bool is_ip_literal(const char *host)
+{
+    unsigned char a[16];
+
+    return inet_pton(AF_INET, host, a) == 1
+           || inet_pton(AF_INET6, host, a) == 1;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int tls_parse_fingerprint(const char *s, unsigned char out[32])
+{
+    int n = 0;
+
+    for (;;) {
+        int h, l;
+
+        if (n == 32 || (h = hexval(s[0])) < 0 || (l = hexval(s[1])) < 0)
+            return -1;
+        out[n++] = (unsigned char)(h << 4 | l);
+        s += 2;
+        if (*s == '\0')
+            break;
+        if (*s != ':')
+            return -1;
+        s++;
+    }
+    return (n == 16 || n == 20 || n == 32) ? n : -1;
+}
+
+static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
+{
+    struct tls_conn *c = ptr;
+
+    for (;;) {
+        ssize_t r;
+
+        if (transport_wait_fd(c->t->fd, false, c->t->timeout_ms,
+                              &c->io_err) < 0)
+            break;
+        r = read(c->t->fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR) {
+            if (transport_interrupted) {
+                err_set(&c->io_err, MP_ESIGNAL,
+                        _("interrupted by a signal"));
+                break;
+            }
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            continue;
+        err_set_errno(&c->io_err, MP_EIO, errno,
+                      _("cannot read from the network"));
+        break;
+    }
+    c->io_failed = true;
+    gnutls_transport_set_errno(c->s, EIO);
+    return -1;
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *buf,
+                        size_t n)
+{
+    struct tls_conn *c = ptr;
+    int fd = c->t->out_fd;
+
+    for (;;) {
+        ssize_t r;
+
+        if (transport_wait_fd(fd, true, c->t->timeout_ms, &c->io_err) < 0)
+            break;
+        /* As in the plain layer: no SIGPIPE, and never block past the
+         * timeout on a nearly full buffer; a pipe (inetd) gets write(). */
+        r = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0 && errno == ENOTSOCK)
+            r = write(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR) {
+            if (transport_interrupted) {
+                err_set(&c->io_err, MP_ESIGNAL,
+                        _("interrupted by a signal"));
+                break;
+            }
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            continue;
+        err_set_errno(&c->io_err, MP_EIO, errno,
+                      _("cannot write to the network"));
+        break;
+    }
+    c->io_failed = true;
+    gnutls_transport_set_errno(c->s, EIO);
+    return -1;
+}
+
+/* Only called when a GnuTLS timeout is set (we set none for TLS, so the
+ * waits in tls_pull govern), but GnuTLS wants it for completeness. */
+static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+    struct tls_conn *c = ptr;
+    struct pollfd pfd = { .fd = c->t->fd, .events = POLLIN };
+    int wait;
+
+    if (ms == GNUTLS_INDEFINITE_TIMEOUT)
+        wait = c->t->timeout_ms > 0 ? c->t->timeout_ms : -1;
+    else
+        wait = ms > 86400000u ? 86400000 : (int)ms;
+    for (;;) {
+        int r = poll(&pfd, 1, wait);
+
+        if (r >= 0)
+            return r;
+        if (errno != EINTR || transport_interrupted) {
+            gnutls_transport_set_errno(c->s, EINTR);
+            return -1;
+        }
+    }
+}
+
+static int pin_callback(void *userdata, int attempt, const char *token_url,
+                        const char *token_label, unsigned int flags,
+                        char *pin, size_t pin_max)
+{
+    struct tls_conn *c = userdata;
+    const char *label = token_label ? token_label : token_url;
+
+    (void)flags;
+    /* A second attempt means the first PIN was wrong; asking the same
+     * password source again would only lock the token. */
+    if (!c->pin || attempt > 0 || pin_max == 0)
+        return -1;
+    if (c->pin(c->pin_data, label ? label : "", pin, pin_max) != 0)
+        return -1;
+    pin[pin_max - 1] = '\0';
+    return 0;
+}
+
+static void conn_free(struct tls_conn *c)
+{
+    if (!c)
+        return;
+    if (c->s)
+        gnutls_deinit(c->s);
+    if (c->cred)
+        gnutls_certificate_free_credentials(c->cred);
+    free(c);
+}
+
+static int load_credentials(struct tls_conn *c, const struct tls_params *p,
+                            struct mp_err *e)
+{
+    int r;
+    bool ca_trust = p->certcheck && !is_set(p->fingerprint);
+
+    r = gnutls_certificate_allocate_credentials(&c->cred);
+    if (r < 0)
+        return err_set(e, MP_ESOFTWARE, _("cannot allocate TLS "
+                       "credentials: %s"), gnutls_strerror(r));
+    gnutls_certificate_set_pin_function(c->cred, pin_callback, c);
+
+    if (ca_trust && !is_set(p->trust_file))
+        return err_set(e, MP_ECONFIG, _("TLS needs tls_trust_file (highly "
+                       "recommended), tls_fingerprint, or tls_certcheck "
+                       "off"));
+    if (ca_trust && strcmp(p->trust_file, "system") == 0) {
+        r = gnutls_certificate_set_x509_system_trust(c->cred);
+        if (r < 0)
+            return err_set(e, MP_ENOINPUT, _("cannot load the system's "
+                           "trusted TLS certificates: %s"),
+                           gnutls_strerror(r));
+    } else if (ca_trust) {
+        r = gnutls_certificate_set_x509_trust_file(c->cred, p->trust_file,
+                                                   GNUTLS_X509_FMT_PEM);
+        if (r < 0)
+            return err_set(e, MP_ENOINPUT, _("cannot read the TLS trust "
+                           "file %s: %s"), p->trust_file,
+                           gnutls_strerror(r));
+        if (r == 0)
+            return err_set(e, MP_ENOINPUT, _("the TLS trust file %s "
+                           "contains no certificate"), p->trust_file);
+    }
+    if (ca_trust && is_set(p->crl_file)) {
+        r = gnutls_certificate_set_x509_crl_file(c->cred, p->crl_file,
+                                                 GNUTLS_X509_FMT_PEM);
+        if (r < 0)
+            return err_set(e, MP_ENOINPUT, _("cannot read the TLS CRL "
+                           "file %s: %s"), p->crl_file, gnutls_strerror(r));
+    }
+    if (is_set(p->cert_file) != is_set(p->key_file))
+        return err_set(e, MP_ECONFIG, _("a TLS client certificate needs "
+                       "both tls_cert_file and tls_key_file"));
+    if (is_set(p->cert_file)) {
+        /* Both may be PKCS#11 URIs; GnuTLS asks pin_callback for a PIN. */
+        r = gnutls_certificate_set_x509_key_file2(c->cred, p->cert_file,
+                                                  p->key_file,
+                                                  GNUTLS_X509_FMT_PEM,
+                                                  NULL, 0);
+        if (r < 0)
+            return err_set(e, MP_ENOINPUT, _("cannot use the TLS client "
+                           "certificate %s with the key %s: %s"),
+                           p->cert_file, p->key_file, gnutls_strerror(r));
+    }
+    return 0;
+}
+
+static int set_priorities(struct tls_conn *c, const char *prio,
+                          struct mp_err *e)
+{
+    const char *errpos = NULL;
+    int r;
+
+    if (!is_set(prio)) {
+        r = gnutls_set_default_priority(c->s);
+        if (r < 0)
+            return err_set(e, MP_ESOFTWARE, _("cannot set the default TLS "
+                           "priorities: %s"), gnutls_strerror(r));
+        return 0;
+    }
+    r = gnutls_priority_set_direct(c->s, prio, &errpos);
+    if (r >= 0)
+        return 0;
+    if (r == GNUTLS_E_INVALID_REQUEST && errpos && errpos >= prio
+        && errpos < prio + strlen(prio)) {
+        /* Show the element the error position falls in. */
+        size_t at = (size_t)(errpos - prio);
+        size_t len = strcspn(errpos, ":");
+        char q[128];
+
+        log_quote(q, sizeof q, errpos, len > 60 ? 60 : len);
+        return err_set(e, MP_ESOFTWARE, _("invalid TLS priority string: "
+                       "error at position %zu, at \"%s\""), at + 1, q);
+    }
+    return err_set(e, MP_ESOFTWARE, _("invalid TLS priority string: %s"),
+                   gnutls_strerror(r));
+}
+
+/* Appends one reason to the list in out. */
+static void add_reason(char *out, size_t outsz, const char *reason)
+{
+    size_t len = strlen(out);
+
+    if (len > 0 && len + 2 < outsz) {
+        memcpy(out + len, "; ", 3);
+        len += 2;
+    }
+    if (len < outsz)
+        snprintf(out + len, outsz - len, "%s", reason);
+}
+
+static bool peer_self_signed(gnutls_session_t s)
+{
+    const gnutls_datum_t *certs;
+    unsigned int n = 0;
+    gnutls_x509_crt_t crt;
+    bool self = false;
+
+    certs = gnutls_certificate_get_peers(s, &n);
+    if (!certs || n != 1 || gnutls_x509_crt_init(&crt) < 0)
+        return false;
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0)
+        self = gnutls_x509_crt_check_issuer(crt, crt) != 0;
+    gnutls_x509_crt_deinit(crt);
+    return self;
+}
+
+static int verify_status(struct tls_conn *c, unsigned int status,
+                         const char *host, struct mp_err *e)
+{
+    char why[MP_ERR_MSG_MAX / 2] = "";
+    char buf[256];
+    unsigned int known = 0;
+
+#define REASON(flag, text) \
+    do { \
+        if (status & (flag)) { \
+            add_reason(why, sizeof why, (text)); \
+            known |= (flag); \
+        } \
+    } while (0)
+
+    REASON(GNUTLS_CERT_EXPIRED,
+           _("a certificate in the chain has expired"));
+    REASON(GNUTLS_CERT_NOT_ACTIVATED,
+           _("a certificate in the chain is not yet valid"));
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
+        known |= GNUTLS_CERT_SIGNER_NOT_FOUND;
+        add_reason(why, sizeof why, peer_self_signed(c->s)
+                   ? _("the certificate is self-signed and not trusted")
+                   : _("the certificate's issuer is unknown"));
+    }
+    if (status & GNUTLS_CERT_UNEXPECTED_OWNER) {
+        known |= GNUTLS_CERT_UNEXPECTED_OWNER;
+        snprintf(buf, sizeof buf, _("the certificate is not for the host "
+                 "name %s"), host ? host : "");
+        add_reason(why, sizeof why, buf);
+    }
+    REASON(GNUTLS_CERT_REVOKED,
+           _("a certificate in the chain has been revoked"));
+    REASON(GNUTLS_CERT_INSECURE_ALGORITHM,
+           _("the certificate chain uses an insecure algorithm"));
+    REASON(GNUTLS_CERT_SIGNER_NOT_CA,
+           _("the certificate's issuer is not a CA"));
+    REASON(GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+           _("the certificate chain violates its issuer's constraints"));
+    REASON(GNUTLS_CERT_SIGNATURE_FAILURE,
+           _("a signature in the certificate chain is invalid"));
+    REASON(GNUTLS_CERT_PURPOSE_MISMATCH,
+           _("the certificate is not meant for a TLS server"));
+    REASON(GNUTLS_CERT_MISSING_OCSP_STATUS,
+           _("the certificate requires a stapled OCSP status (must-staple) "
+             "but the server sent none"));
+    REASON(GNUTLS_CERT_INVALID_OCSP_STATUS,
+           _("the server's stapled OCSP status is invalid"));
+    REASON(GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED,
+           _("the revocation data (CRL or OCSP) is outdated"));
+    REASON(GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE,
+           _("the revocation data (CRL or OCSP) is dated in the future"));
+    REASON(GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS,
+           _("the certificate has an unknown critical extension"));
+#undef REASON
+    /* Whatever GnuTLS knows that we do not name ourselves. */
+    if ((status & ~known & ~(unsigned int)GNUTLS_CERT_INVALID) || !why[0]) {
+        gnutls_datum_t out = { NULL, 0 };
+
+        if (gnutls_certificate_verification_status_print(
+                status & ~known, GNUTLS_CRT_X509, &out, 0) >= 0 && out.data) {
+            add_reason(why, sizeof why, (const char *)out.data);
+            gnutls_free(out.data);
+        }
+    }
+    return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                   "failed: %s"), why);
+}
+
+static int verify_peer(struct tls_conn *c, const struct tls_params *p,
+                       const char *host, struct mp_err *e)
+{
+    unsigned int status = 0;
+    int r;
+
+    if (!p->certcheck)
+        return 0;
+    if (gnutls_certificate_type_get(c->s) != GNUTLS_CRT_X509)
+        return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                       "failed: the server sent no X.509 certificate"));
+    if (is_set(p->fingerprint)) {
+        unsigned char want[32], got[32];
+        size_t gotlen = sizeof got;
+        const gnutls_datum_t *certs;
+        unsigned int n = 0;
+        int len = tls_parse_fingerprint(p->fingerprint, want);
+        gnutls_digest_algorithm_t alg;
+
+        if (len < 0)
+            return err_set(e, MP_ECONFIG, _("invalid tls_fingerprint %s"),
+                           p->fingerprint);
+        alg = len == 32 ? GNUTLS_DIG_SHA256
+              : len == 20 ? GNUTLS_DIG_SHA1 : GNUTLS_DIG_MD5;
+        certs = gnutls_certificate_get_peers(c->s, &n);
+        if (!certs || n == 0)
+            return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                           "failed: the server sent no certificate"));
+        r = gnutls_fingerprint(alg, &certs[0], got, &gotlen);
+        if (r < 0)
+            return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                           "failed: cannot compute the fingerprint: %s"),
+                           gnutls_strerror(r));
+        if (gotlen != (size_t)len || memcmp(got, want, gotlen) != 0)
+            return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                           "failed: the certificate fingerprint does not "
+                           "match"));
+        return 0;
+    }
+    r = gnutls_certificate_verify_peers3(c->s, host, &status);
+    if (r == GNUTLS_E_NO_CERTIFICATE_FOUND)
+        return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                       "failed: the server sent no certificate"));
+    if (r < 0)
+        return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
+                       "failed: %s"), gnutls_strerror(r));
+    if (status != 0)
+        return verify_status(c, status, host, e);
+    return 0;
+}
+
+/* Turns a failed GnuTLS call into e: our own I/O error if the pull or push
+ * function left one, else GnuTLS's reason. */
+static int gnutls_fail(struct tls_conn *c, int r, enum mp_err_kind kind,
+                       const char *what, struct mp_err *e)
+{
+    c->broken = true;
+    if (c->io_failed) {
+        *e = c->io_err;
+        /* The original reports a reset during the handshake as a protocol
+         * failure (EX_PROTOCOL); timeouts and signals keep their kind. */
+        if (e->kind == MP_EIO)
+            e->kind = kind;
+        err_prefix(e, "%s: ", what);
+        return -1;
+    }
+    if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+        return err_set(e, kind, _("%s: the server sent a fatal alert: %s"),
+                       what, gnutls_alert_get_name(gnutls_alert_get(c->s)));
+    return err_set(e, kind, "%s: %s", what, gnutls_strerror(r));
+}
+
+int tls_start(struct transport *t, const struct tls_params *p,
+              struct mp_err *e)
+{
+    struct tls_conn *c = xcalloc(1, sizeof *c);
+    const char *name = is_set(p->host_override) ? p->host_override : p->host;
+    char *host = NULL;
+    int r;
+
+    c->t = t;
+    c->pin = p->pin;
+    c->pin_data = p->pin_data;
+    err_init(&c->io_err);
+    if (load_credentials(c, p, e) < 0)
+        goto fail;
+    r = gnutls_init(&c->s, GNUTLS_CLIENT);
+    if (r < 0) {
+        c->s = NULL;
+        err_set(e, MP_ESOFTWARE, _("cannot create a TLS session: %s"),
+                gnutls_strerror(r));
+        goto fail;
+    }
+    if (set_priorities(c, p->priorities, e) < 0)
+        goto fail;
+    if (p->min_dh_prime_bits > 0)
+        gnutls_dh_set_prime_bits(c->s, (unsigned int)p->min_dh_prime_bits);
+    r = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, c->cred);
+    if (r < 0) {
+        err_set(e, MP_ESOFTWARE, _("cannot set TLS credentials: %s"),
+                gnutls_strerror(r));
+        goto fail;
+    }
+    if (is_set(name)) {
+        struct mp_err ie;
+
+        /* Certificates and SNI carry the ASCII (punycode) form. */
+        err_init(&ie);
+        host = net_idn_to_ascii(name, &ie);
+        if (!host)
+            host = xstrdup(name);
+        /* RFC 6066 §3: no IP literals in SNI. */
+        if (!is_ip_literal(host)) {
+            r = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, host,
+                                       strlen(host));
+            if (r < 0) {
+                err_set(e, MP_ESOFTWARE, _("cannot set the TLS server "
+                        "name %s: %s"), host, gnutls_strerror(r));
+                goto fail;
+            }
+        }
+    }
+    gnutls_transport_set_ptr(c->s, c);
+    gnutls_transport_set_pull_function(c->s, tls_pull);
+    gnutls_transport_set_push_function(c->s, tls_push);
+    gnutls_transport_set_pull_timeout_function(c->s, tls_pull_timeout);
+    /* Each network wait has t->timeout_ms (see tls_pull); no extra timer. */
+    gnutls_handshake_set_timeout(c->s, 0);
+
+    do {
+        if (transport_interrupted) {
+            err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
+            goto fail;
+        }
+        r = gnutls_handshake(c->s);
+    } while (r < 0 && !c->io_failed && !gnutls_error_is_fatal(r));
+    if (r < 0) {
+        gnutls_fail(c, r, MP_EPROTO, _("TLS handshake failed"), e);
+        goto fail;
+    }
+    if (verify_peer(c, p, host, e) < 0)
+        goto fail;
+    free(host);
+    t->ops = &tls_ops;
+    t->ctx = c;
+    return 0;
+
+fail:
+    free(host);
+    conn_free(c);
+    return -1;
+}
+
+bool tls_active(const struct transport *t)
+{
+    return t->ops == &tls_ops && t->ctx;
+}
+
+static ssize_t tls_read(struct transport *t, void *buf, size_t n,
+                        struct mp_err *e)
+{
+    struct tls_conn *c = t->ctx;
+
+    for (;;) {
+        ssize_t r;
+
+        c->io_failed = false;
+        r = gnutls_record_recv(c->s, buf, n);
+        if (r > 0)
+            return r;
+        if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION) {
+            /* close_notify, or a server that just closed: end of stream
+             * either way; the protocol layer judges a cut reply. */
+            c->broken = true;
+            return 0;
+        }
+        if (c->io_failed)
+            return gnutls_fail(c, (int)r, MP_EIO, _("TLS read failed"), e);
+        if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+            if (transport_interrupted)
+                return err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
+            continue;
+        }
+        if (r == GNUTLS_E_REHANDSHAKE) {
+            /* A TLS 1.2 renegotiation request: refuse it politely; the
+             * server's identity must not change under us. */
+            gnutls_alert_send(c->s, GNUTLS_AL_WARNING,
+                              GNUTLS_A_NO_RENEGOTIATION);
+            continue;
+        }
+        if (r == GNUTLS_E_WARNING_ALERT_RECEIVED)
+            continue;
+        return gnutls_fail(c, (int)r, MP_EIO, _("TLS read failed"), e);
+    }
+}
+
+static int tls_write(struct transport *t, const void *buf, size_t n,
+                     struct mp_err *e)
+{
+    struct tls_conn *c = t->ctx;
+    const char *p = buf;
+
+    while (n > 0) {
+        ssize_t r;
+
+        c->io_failed = false;
+        r = gnutls_record_send(c->s, p, n);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (!c->io_failed
+            && (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)) {
+            if (transport_interrupted)
+                return err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
+            continue;
+        }
+        return gnutls_fail(c, (int)r, MP_EIO, _("TLS write failed"), e);
+    }
+    return 0;
+}
+
+static size_t tls_pending(struct transport *t)
+{
+    struct tls_conn *c = t->ctx;
+
+    return c ? gnutls_record_check_pending(c->s) : 0;
+}
+
+static void tls_close(struct transport *t)
+{
+    struct tls_conn *c = t->ctx;
+
+    if (!c)
+        return;
+    if (!c->broken && !transport_interrupted)
+        /* SHUT_WR: send close_notify, do not wait for the server's. */
+        gnutls_bye(c->s, GNUTLS_SHUT_WR);
+    conn_free(c);
+    t->ctx = NULL;
+}
+
+static const struct transport_ops tls_ops = {
+    .name = "tls",
+    .read = tls_read,
+    .write = tls_write,
+    .pending = tls_pending,
+    .close = tls_close,
+};
+
+static char *dn_string(gnutls_x509_crt_t crt, bool issuer)
+{
+    gnutls_datum_t d = { NULL, 0 };
+    char *s;
+    int r;
+
+    /* The compat order (as the certificate lists the RDNs, "O=..,CN=..")
+     * is what the original prints, not RFC 4514's reversed order. */
+    r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d,
+                                                GNUTLS_X509_DN_FLAG_COMPAT)
+               : gnutls_x509_crt_get_dn3(crt, &d, GNUTLS_X509_DN_FLAG_COMPAT);
+    if (r < 0 || !d.data)
+        return xstrdup("");
+    s = xstrndup((const char *)d.data, d.size);
+    gnutls_free(d.data);
+    return s;
+}
+
+int tls_info_get(struct transport *t, struct tls_info *info,
+                 struct mp_err *e)
+{
+    struct tls_conn *c;
+    const gnutls_datum_t *certs;
+    unsigned int n = 0;
+    gnutls_x509_crt_t crt;
+    char *desc;
+    size_t len;
+
+    memset(info, 0, sizeof *info);
+    if (!tls_active(t))
+        return err_set(e, MP_ESOFTWARE, _("not a TLS connection"));
+    c = t->ctx;
+    desc = gnutls_session_get_desc(c->s);
+    info->desc = xstrdup(desc ? desc : "");
+    gnutls_free(desc);
+    certs = gnutls_certificate_get_peers(c->s, &n);
+    if (gnutls_certificate_type_get(c->s) != GNUTLS_CRT_X509 || !certs
+        || n == 0)
+        return 0;
+    if (gnutls_x509_crt_init(&crt) < 0)
+        return err_set(e, MP_ESOFTWARE, _("cannot allocate a "
+                       "certificate"));
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit(crt);
+        return err_set(e, MP_ESOFTWARE, _("cannot parse the server's "
+                       "certificate"));
+    }
+    info->have_cert = true;
+    info->subject = dn_string(crt, false);
+    info->issuer = dn_string(crt, true);
+    info->activation = gnutls_x509_crt_get_activation_time(crt);
+    info->expiration = gnutls_x509_crt_get_expiration_time(crt);
+    gnutls_x509_crt_deinit(crt);
+    len = sizeof info->sha256;
+    if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], info->sha256,
+                           &len) < 0)
+        memset(info->sha256, 0, sizeof info->sha256);
+    len = sizeof info->sha1;
+    if (gnutls_fingerprint(GNUTLS_DIG_SHA1, &certs[0], info->sha1,
+                           &len) < 0)
+        memset(info->sha1, 0, sizeof info->sha1);
+    return 0;
+}
+
+void tls_info_clear(struct tls_info *info)
+{
+    free(info->desc);
+    free(info->subject);
+    free(info->issuer);
+    memset(info, 0, sizeof *info);
+}
+
+/* ctime()'s layout in the local time zone, always in English as ctime()
+ * is: "Sat Jan  1 00:00:00 2000". */
+static void print_time(FILE *f, const char *label, time_t when)
+{
+    static const char days[7][4] = {
+        "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+    };
+    static const char months[12][4] = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+    };
+    struct tm tm;
+
+    fprintf(f, "        %s: ", label);
+    if (when == (time_t)-1 || !localtime_r(&when, &tm)
+        || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0
+        || tm.tm_mon > 11) {
+        fprintf(f, "%s\n", _("unknown"));
+        return;
+    }
+    fprintf(f, "%s %s %2d %02d:%02d:%02d %d\n", days[tm.tm_wday],
+            months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+            tm.tm_year + 1900);
+}
+
+static void print_hex(FILE *f, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%02X", i ? ":" : "", p[i]);
+    fputc('\n', f);
+}
+
+void tls_info_print(const struct tls_info *info, FILE *f)
+{
+    char q[2048];
+    const char *s;
+
+    s = info->desc ? info->desc : "";
+    fprintf(f, "%s\n", _("TLS session parameters:"));
+    fprintf(f, "    %s\n", log_quote(q, sizeof q, s, strlen(s)));
+    if (!info->have_cert)
+        return;
+    fprintf(f, "%s\n", _("TLS certificate information:"));
+    s = info->subject ? info->subject : "";
+    fprintf(f, "    %s\n", _("Subject:"));
+    fprintf(f, "        %s\n", log_quote(q, sizeof q, s, strlen(s)));
+    s = info->issuer ? info->issuer : "";
+    fprintf(f, "    %s\n", _("Issuer:"));
+    fprintf(f, "        %s\n", log_quote(q, sizeof q, s, strlen(s)));
+    fprintf(f, "    %s\n", _("Validity:"));
+    print_time(f, _("Activation time"), info->activation);
+    print_time(f, _("Expiration time"), info->expiration);
+    fprintf(f, "    %s\n", _("Fingerprints:"));
+    fprintf(f, "        SHA256: ");
+    print_hex(f, info->sha256, sizeof info->sha256);
+    fprintf(f, "        %s: ", _("SHA1 (deprecated)"));
+    print_hex(f, info->sha1, sizeof info->sha1);
+}
+
+int tls_channel_binding(struct transport *t, const char **type_r,
+                        unsigned char **data_r, size_t *len_r,
+                        struct mp_err *e)
+{
+    struct tls_conn *c;
+    gnutls_channel_binding_t type;
+    gnutls_datum_t cb = { NULL, 0 };
+    int r;
+
+    if (!tls_active(t))
+        return err_set(e, MP_ESOFTWARE, _("channel binding needs a TLS "
+                       "connection"));
+    c = t->ctx;
+    if (gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3) {
+        /* RFC 9266: tls-unique is undefined for TLS 1.3. */
+        type = GNUTLS_CB_TLS_EXPORTER;
+        *type_r = "tls-exporter";
+    } else {
+        type = GNUTLS_CB_TLS_UNIQUE;
+        *type_r = "tls-unique";
+    }
+    r = gnutls_session_channel_binding(c->s, type, &cb);
+    if (r < 0 || !cb.data || cb.size == 0) {
+        if (r >= 0)
+            gnutls_free(cb.data);
+        return err_set(e, MP_ESOFTWARE, _("cannot get the TLS channel "
+                       "binding %s: %s"), *type_r,
+                       r < 0 ? gnutls_strerror(r) : _("empty"));
+    }
+    *data_r = xmalloc(cb.size);
+    memcpy(*data_r, cb.data, cb.size);
+    *len_r = cb.size;
+    gnutls_free(cb.data);
+    return 0;
+}

@@ -766,7 +766,7 @@ int main(int argc, char *argv[])
         sigaction(SIGHUP, &sa, NULL);
         ret = run_session(0, 1, (int)timeout, &cfg);
     } else {
-        int bound;
+        int bound = 0;
         int lfd = listen_on(iface, (int)port, &bound, &e);
 
         if (lfd < 0) {

@@ -15,10 +15,15 @@
 #include "uidls.h"
 #include "xalloc.h"
 
-/* Additions are appended unsorted; once this many are pending, a lookup
- * sorts them in (one O(n) merge per batch keeps 2000 additions to a
- * 100,000-entry list cheap). */
-#define TAIL_MAX 64
+/* A list is kept in three sorted-or-small runs so that lookups stay
+ * O(log n) while mails are added one by one:
+ *   v[0..nsorted)     the main run, sorted;
+ *   v[nsorted..nmid)  the middle run, sorted, at most ~n/16 entries;
+ *   v[nmid..n)        recent additions, unsorted, at most SMALL_MAX.
+ * A UID appears at most once in the whole array (live or removed), so
+ * merging never meets duplicates.  Full sorting and compaction happen on
+ * load and before writing: O(n log n) per session. */
+#define SMALL_MAX 64
 
 bool uidls_valid_uid(const char *s, size_t len)
 {
@@ -65,89 +70,101 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(x->uid, y->uid);
 }
 
-/* Sorts the pending additions into the sorted part, merges duplicates (an
- * addition revives a removed entry; the earlier first-seen time wins) and
- * drops removed entries. */
-static void normalize(struct uidls_list *l)
+/* Sorts everything, merges duplicates (only a file can hold them: the
+ * earliest time wins, a live copy beats a removed one) and drops removed
+ * entries. */
+static void compact(struct uidls_list *l)
 {
-    struct uidls_entry *out;
-    size_t i, j, k;
+    size_t i, k = 0;
 
     if (l->nsorted == l->n && l->ndead == 0)
         return;
-    qsort(l->v + l->nsorted, l->n - l->nsorted, sizeof(*l->v), entry_cmp);
-    out = xreallocarray(NULL, l->n ? l->n : 1, sizeof(*out));
-    i = 0;
-    j = l->nsorted;
-    k = 0;
-    while (i < l->nsorted || j < l->n) {
-        struct uidls_entry cur;
-        int c;
-
-        if (i >= l->nsorted)
-            c = 1;
-        else if (j >= l->n)
-            c = -1;
-        else
-            c = strcmp(l->v[i].uid, l->v[j].uid);
-        cur = c <= 0 ? l->v[i++] : l->v[j++];
-        if (c == 0) {
-            /* The same UID on both sides: the addition is live. */
-            struct uidls_entry *add = &l->v[j++];
-            if (cur.dead || add->first_seen < cur.first_seen)
-                cur.first_seen = add->first_seen;
-            cur.dead = false;
-            free(add->uid);
-        }
-        if (k > 0 && strcmp(out[k - 1].uid, cur.uid) == 0) {
-            /* Duplicates among additions (or in the file). */
-            if (!cur.dead && (out[k - 1].dead
-                              || cur.first_seen < out[k - 1].first_seen))
-                out[k - 1].first_seen = cur.first_seen;
-            out[k - 1].dead = out[k - 1].dead && cur.dead;
-            free(cur.uid);
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+    for (i = 0; i < l->n; i++) {
+        struct uidls_entry *cur = &l->v[i];
+        if (k > 0 && strcmp(l->v[k - 1].uid, cur->uid) == 0) {
+            struct uidls_entry *prev = &l->v[k - 1];
+            if (!cur->dead && (prev->dead
+                               || cur->first_seen < prev->first_seen))
+                prev->first_seen = cur->first_seen;
+            prev->dead = prev->dead && cur->dead;
+            free(cur->uid);
             continue;
         }
-        out[k++] = cur;
+        l->v[k++] = *cur;
     }
-    /* Drop removed entries. */
-    j = 0;
-    for (i = 0; i < k; i++) {
-        if (out[i].dead)
-            free(out[i].uid);
+    l->n = k;
+    k = 0;
+    for (i = 0; i < l->n; i++) {
+        if (l->v[i].dead)
+            free(l->v[i].uid);
         else
-            out[j++] = out[i];
+            l->v[k++] = l->v[i];
     }
-    free(l->v);
-    l->v = out;
-    l->n = l->nsorted = j;
-    l->alloc = k ? k : 1;
+    l->n = l->nsorted = l->nmid = k;
     l->ndead = 0;
 }
 
-static struct uidls_entry *find_sorted(struct uidls_list *l, const char *uid)
+/* Merges the sorted runs v[lo..mid) and v[mid..hi) in place (through a
+ * temporary copy of the first run). */
+static void merge_runs(struct uidls_entry *v, size_t lo, size_t mid,
+                       size_t hi)
 {
-    struct uidls_entry key;
+    size_t na = mid - lo, i = 0, j = mid, k = lo;
+    struct uidls_entry *a;
 
+    if (na == 0 || mid == hi)
+        return;
+    a = xreallocarray(NULL, na, sizeof(*a));
+    memcpy(a, v + lo, na * sizeof(*a));
+    while (i < na && j < hi)
+        v[k++] = strcmp(a[i].uid, v[j].uid) <= 0 ? a[i++] : v[j++];
+    while (i < na)
+        v[k++] = a[i++];
+    free(a);
+}
+
+/* Moves the small run into the middle run, and the middle run into the
+ * main run once it has grown to a sixteenth of it. */
+static void settle(struct uidls_list *l)
+{
+    size_t nmid;
+
+    if (l->n - l->nmid > 1)
+        qsort(l->v + l->nmid, l->n - l->nmid, sizeof(*l->v), entry_cmp);
+    merge_runs(l->v, l->nsorted, l->nmid, l->n);
+    l->nmid = l->n;
+    nmid = l->nmid - l->nsorted;
+    if (nmid > SMALL_MAX && nmid > l->nsorted / 16) {
+        merge_runs(l->v, 0, l->nsorted, l->nmid);
+        l->nsorted = l->nmid;
+    }
+}
+
+static struct uidls_entry *find_any(struct uidls_list *l, const char *uid)
+{
+    struct uidls_entry key, *en;
+    size_t i;
+
+    if (!l->v)
+        return NULL;
     key.uid = (char *)uid;
-    return bsearch(&key, l->v, l->nsorted, sizeof(*l->v), entry_cmp);
+    en = bsearch(&key, l->v, l->nsorted, sizeof(*l->v), entry_cmp);
+    if (!en)
+        en = bsearch(&key, l->v + l->nsorted, l->nmid - l->nsorted,
+                     sizeof(*l->v), entry_cmp);
+    for (i = l->nmid; !en && i < l->n; i++)
+        if (strcmp(l->v[i].uid, uid) == 0)
+            en = &l->v[i];
+    return en;
 }
 
 const struct uidls_entry *uidls_find(struct uidls_list *l, const char *uid)
 {
-    struct uidls_entry *en, *best = NULL;
-    size_t i;
+    const struct uidls_entry *en = find_any(l, uid);
 
-    if (l->n - l->nsorted > TAIL_MAX)
-        normalize(l);
-    en = find_sorted(l, uid);
-    if (en && !en->dead)
-        best = en;
-    for (i = l->nsorted; i < l->n; i++)
-        if (strcmp(l->v[i].uid, uid) == 0
-            && (!best || l->v[i].first_seen < best->first_seen))
-            best = &l->v[i];
-    return best;
+    return en && !en->dead ? en : NULL;
 }
 
 static void push(struct uidls_list *l, char *uid, long long first_seen)
@@ -166,23 +183,31 @@ int uidls_add(struct uidls_list *l, const char *uid, long long first_seen,
               struct mp_err *e)
 {
     size_t len = strlen(uid);
+    struct uidls_entry *en;
 
     if (!uidls_valid_uid(uid, len))
         return err_set(e, MP_EDATA, _("invalid UID '%.*s'"),
                        len > UIDLS_UID_MAX ? UIDLS_UID_MAX : (int)len, uid);
-    push(l, xstrndup(uid, len), first_seen);
-    if (l->n - l->nsorted > TAIL_MAX)
-        normalize(l);
+    en = find_any(l, uid);
+    if (en && en->dead) {
+        en->dead = false;
+        en->first_seen = first_seen;
+        l->ndead--;
+    } else if (en) {
+        if (first_seen < en->first_seen)
+            en->first_seen = first_seen;
+    } else {
+        push(l, xstrndup(uid, len), first_seen);
+        if (l->n - l->nmid > SMALL_MAX)
+            settle(l);
+    }
     return 0;
 }
 
 bool uidls_remove(struct uidls_list *l, const char *uid)
 {
-    struct uidls_entry *en;
+    struct uidls_entry *en = find_any(l, uid);
 
-    if (l->n != l->nsorted)
-        normalize(l);
-    en = find_sorted(l, uid);
     if (!en || en->dead)
         return false;
     en->dead = true;
@@ -200,10 +225,12 @@ void uidls_retain(struct uidls_list *l, const char *const *uids, size_t n)
     const char **keep;
     size_t i;
 
-    normalize(l);
+    compact(l);
     keep = xreallocarray(NULL, n ? n : 1, sizeof(*keep));
-    memcpy(keep, uids, n * sizeof(*keep));
-    qsort(keep, n, sizeof(*keep), pstrcmp);
+    if (n > 0)
+        memcpy(keep, uids, n * sizeof(*keep));
+    if (n > 1)
+        qsort(keep, n, sizeof(*keep), pstrcmp);
     for (i = 0; i < l->n; i++) {
         const char *key = l->v[i].uid;
         if (!bsearch(&key, keep, n, sizeof(*keep), pstrcmp)) {
@@ -212,18 +239,17 @@ void uidls_retain(struct uidls_list *l, const char *const *uids, size_t n)
         }
     }
     free(keep);
-    normalize(l);
+    compact(l);
 }
 
 size_t uidls_count(struct uidls_list *l)
 {
-    normalize(l);
-    return l->n;
+    return l->n - l->ndead;
 }
 
 const struct uidls_entry *uidls_entries(struct uidls_list *l, size_t *n_r)
 {
-    normalize(l);
+    compact(l);
     *n_r = l->n;
     return l->v;
 }
@@ -455,7 +481,7 @@ next:
     {
         size_t i;
         for (i = 0; i < u->nlists; i++)
-            normalize(u->lists[i]);
+            compact(u->lists[i]);
     }
     /* Keep what we found, so that an older mpop can still read the file;
      * the caller switches to the times format for keep DURATION. */

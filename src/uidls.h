@@ -52,8 +52,8 @@ struct uidls_entry {
 struct uidls_list {
     char *host;
     char *user;
-    struct uidls_entry *v;      /* v[0..nsorted) sorted, then unsorted adds */
-    size_t n, nsorted, alloc;
+    struct uidls_entry *v;      /* runs: see uidls.c */
+    size_t n, nsorted, nmid, alloc;
     size_t ndead;
 };
 
@@ -102,8 +102,8 @@ void uidls_close(struct uidls **u);
 struct uidls_list *uidls_get(struct uidls *u, const char *host,
                              const char *user, bool create);
 
-/* The live entry for uid, or NULL.  O(log n) (after an amortised sort of
- * recent additions).  The pointer is valid until the next change to l. */
+/* The live entry for uid, or NULL.  O(log n).  The pointer is valid until
+ * the next change to l. */
 const struct uidls_entry *uidls_find(struct uidls_list *l, const char *uid);
 
 /* Marks uid as seen: adds it with first_seen, or, when it is there already,

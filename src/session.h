@@ -1,0 +1,52 @@
+/* One POP3 session for an account, set up as far as a mode needs: connected
+ * (directly, through SOCKS5 or a unix socket), TLS from the first byte or
+ * after STLS, greeted, capabilities known, and optionally authenticated.
+ * Retrieval, -s, -A and --serverinfo all start here.
+ *
+ * Security rules kept here (issue 5): with `tls on` and STARTTLS, a server
+ * that does not offer STLS or refuses it ends the session before any
+ * credential is sent; the line reader must be empty when the handshake
+ * starts; capabilities are fetched again after TLS and the old ones
+ * forgotten; nothing is pipelined across STLS or authentication. */
+#ifndef MPOP_SESSION_H
+#define MPOP_SESSION_H
+
+#include <stdbool.h>
+
+#include "account.h"
+#include "err.h"
+#include "pop3_client.h"
+#include "transport.h"
+
+enum session_until {
+    SESSION_CAPA,       /* greeting, TLS, capabilities: --serverinfo */
+    SESSION_AUTH        /* ... and authenticated: everything else */
+};
+
+struct session {
+    const struct account *acc;  /* borrowed */
+    struct transport t;
+    struct pop3_session *pop3;  /* NULL until connected */
+    bool tls;                   /* TLS active (implicit or STLS) */
+    char server_name[256];      /* reverse DNS name of the peer, or "" */
+    char server_ip[64];         /* numeric address, "" for a unix socket */
+    char peer[300];             /* "host [ip], port N" style, for messages */
+};
+
+/* Opens a session for a.  The password (only when authentication needs it)
+ * comes from secret_get_password().  On failure everything opened is
+ * closed again and e says what failed, naming the account's host.  Errors:
+ * those of net_connect, tls_start, pop3_greeting/capa/stls and pop3_auth;
+ * MP_EINSECURE when STARTTLS is required and the server does not offer it
+ * (or answers -ERR), before any credential was sent. */
+int session_open(struct session *s, const struct account *a,
+                 enum session_until until, struct mp_err *e);
+
+/* Ends the session: sends QUIT when quit is true (the server then applies
+ * DELEs: only call it with quit=true when every delivered mail is durable),
+ * otherwise just closes the connection, so the server deletes nothing.
+ * Returns 0, or -1 with e filled when QUIT failed (the session is closed
+ * either way).  NULL-safe on an unopened session (s->pop3 == NULL). */
+int session_close(struct session *s, bool quit, struct mp_err *e);
+
+#endif

@@ -67,27 +67,31 @@ static const struct {
     const char *name;       /* NAME.tmpl -> NAME.pem */
     const char *tmpl;
     bool self_signed;
+    const char *args;       /* extra certtool arguments */
 } certs[] = {
     { "server", "cn = localhost\n" SRV_NAMES "expiration_days = 30\n",
-      false },
+      false, NULL },
     { "expired", "cn = localhost\n" SRV_NAMES
       "activation_date = \"2000-01-01 00:00:00 UTC\"\n"
-      "expiration_date = \"2001-01-01 00:00:00 UTC\"\n", false },
+      "expiration_date = \"2001-01-01 00:00:00 UTC\"\n", false, NULL },
     { "notyet", "cn = localhost\n" SRV_NAMES
       "activation_date = \"2099-01-01 00:00:00 UTC\"\n"
-      "expiration_date = \"2100-01-01 00:00:00 UTC\"\n", false },
+      "expiration_date = \"2100-01-01 00:00:00 UTC\"\n", false, NULL },
     { "wronghost", "cn = wrong.invalid\ndns_name = wrong.invalid\n"
       "tls_www_server\nencryption_key\nsigning_key\n"
-      "expiration_days = 30\n", false },
+      "expiration_days = 30\n", false, NULL },
     { "selfsigned", "cn = localhost\n" SRV_NAMES "expiration_days = 30\n",
-      true },
+      true, NULL },
     { "revoked", "cn = localhost\n" SRV_NAMES "expiration_days = 30\n",
-      false },
+      false, NULL },
     /* RFC 7633: TLS feature status_request (5) = must-staple. */
     { "muststaple", "cn = localhost\n" SRV_NAMES "tls_feature = 5\n"
-      "expiration_days = 30\n", false },
+      "expiration_days = 30\n", false, NULL },
     { "client", "cn = mpop test client\ntls_www_client\nsigning_key\n"
-      "expiration_days = 30\n", false },
+      "expiration_days = 30\n", false, NULL },
+    /* Signed with SHA-1: an insecure algorithm for GnuTLS since 3.6. */
+    { "sha1", "cn = localhost\n" SRV_NAMES "expiration_days = 30\n",
+      false, "--hash=SHA1" },
 };
 
 static int make_certs(void)
@@ -122,8 +126,9 @@ static int make_certs(void)
         } else if (sh("cd %s && certtool --generate-certificate "
                       "--load-privkey server.key --load-ca-certificate "
                       "ca.pem --load-ca-privkey ca.key --template %s.tmpl "
-                      "--outfile %s.pem >>certtool.log 2>&1", dir,
-                      certs[i].name, certs[i].name) != 0) {
+                      "%s --outfile %s.pem >>certtool.log 2>&1", dir,
+                      certs[i].name, certs[i].args ? certs[i].args : "",
+                      certs[i].name) != 0) {
             return -1;
         }
     }
@@ -131,7 +136,9 @@ static int make_certs(void)
     return sh("cd %s && certtool --generate-crl --load-ca-privkey ca.key "
               "--load-ca-certificate ca.pem --load-certificate revoked.pem "
               "--template crl.tmpl --outfile crl.pem >>certtool.log 2>&1 "
-              "&& cat server.pem ca.pem >chain.pem", dir) == 0 ? 0 : -1;
+              "&& cat server.pem ca.pem >chain.pem && certtool --to-p8 "
+              "--load-privkey server.key --password=s3cret --outfile "
+              "encrypted.key >>certtool.log 2>&1", dir) == 0 ? 0 : -1;
 }
 
 /* certtool's fingerprint of a PEM file as "AB:CD:..". */
@@ -250,7 +257,7 @@ static void server_stop(struct server *s)
 
 enum {
     S_VALID, S_EXPIRED, S_NOTYET, S_WRONGHOST, S_SELF, S_REVOKED,
-    S_MUSTSTAPLE, S_CLIENTREQ, S_SNI, S_CHAIN, S_COUNT
+    S_MUSTSTAPLE, S_CLIENTREQ, S_SNI, S_CHAIN, S_SHA1, S_COUNT
 };
 
 static struct server servers[S_COUNT] = {
@@ -276,6 +283,8 @@ static struct server servers[S_COUNT] = {
                 0, 0 },
     [S_CHAIN] = { "chain", "--x509certfile chain.pem --x509keyfile "
                   "server.key", 0, 0 },
+    [S_SHA1] = { "sha1", "--x509certfile sha1.pem --x509keyfile "
+                 "server.key", 0, 0 },
 };
 
 /* ---- one connection ---- */
@@ -344,81 +353,100 @@ struct row {
     const char *name;
     int server;
     const char *host;
+    int want_kind;             /* MP_EOK: success with an echo round trip */
+    const char *want_msg;      /* substring of the message */
     const char *trust;         /* NULL: ca.pem; "" none; "system" */
     const char *crl;
     const char *fp;            /* "SHA256"/"SHA1": the server cert's */
     bool certcheck_off;
     const char *override;
     bool client_cert;
+    const char *key;           /* client key; NULL: server.key */
+    const char *pin;           /* what the PIN callback answers */
     const char *prio;
-    int want_kind;             /* MP_EOK: success with an echo round trip */
-    const char *want_msg;      /* substring of the message */
 };
 
 static char fp256[200], fp1[200], fpmd5[200], fpself[200];
 
+#define OKAY .want_kind = MP_EOK
+#define FAIL(kind, msg) .want_kind = (kind), .want_msg = (msg)
+
 static const struct row rows[] = {
-    { "valid chain, host localhost", S_VALID, "localhost", NULL, NULL,
-      NULL, false, NULL, false, NULL, MP_EOK, NULL },
-    { "valid chain (server sends CA too)", S_CHAIN, "localhost", NULL,
-      NULL, NULL, false, NULL, false, NULL, MP_EOK, NULL },
+    { "valid chain, host localhost", S_VALID, "localhost", OKAY },
+    { "valid chain (server sends CA too)", S_CHAIN, "localhost", OKAY },
     { "valid, IP literal checked against IP SAN", S_VALID, "127.0.0.1",
-      NULL, NULL, NULL, false, NULL, false, NULL, MP_EOK, NULL },
-    { "valid, with CRL that does not list it", S_VALID, "localhost", NULL,
-      "crl.pem", NULL, false, NULL, false, NULL, MP_EOK, NULL },
-    { "expired", S_EXPIRED, "localhost", NULL, NULL, NULL, false, NULL,
-      false, NULL, MP_ETLSCERT, "has expired" },
-    { "not yet valid", S_NOTYET, "localhost", NULL, NULL, NULL, false,
-      NULL, false, NULL, MP_ETLSCERT, "is not yet valid" },
-    { "wrong host", S_WRONGHOST, "localhost", NULL, NULL, NULL, false,
-      NULL, false, NULL, MP_ETLSCERT,
-      "the certificate is not for the host name localhost" },
-    { "self-signed", S_SELF, "localhost", NULL, NULL, NULL, false, NULL,
-      false, NULL, MP_ETLSCERT, "self-signed and not trusted" },
-    { "revoked with CRL", S_REVOKED, "localhost", NULL, "crl.pem", NULL,
-      false, NULL, false, NULL, MP_ETLSCERT, "has been revoked" },
-    { "revoked without CRL passes", S_REVOKED, "localhost", NULL, NULL,
-      NULL, false, NULL, false, NULL, MP_EOK, NULL },
-    { "must-staple without a staple", S_MUSTSTAPLE, "localhost", NULL,
-      NULL, NULL, false, NULL, false, NULL, MP_ETLSCERT,
-      "(must-staple) but the server sent none" },
-    { "host override to a wrong name", S_VALID, "localhost", NULL, NULL,
-      NULL, false, "wrong.invalid", false, NULL, MP_ETLSCERT,
-      "not for the host name wrong.invalid" },
-    { "host override to the right name", S_WRONGHOST, "localhost", NULL,
-      NULL, NULL, false, "wrong.invalid", false, NULL, MP_EOK, NULL },
+      OKAY },
+    { "valid, with CRL that does not list it", S_VALID, "localhost",
+      .crl = "crl.pem", OKAY },
+    { "expired", S_EXPIRED, "localhost",
+      FAIL(MP_ETLSCERT, "has expired") },
+    { "not yet valid", S_NOTYET, "localhost",
+      FAIL(MP_ETLSCERT, "is not yet valid") },
+    { "wrong host", S_WRONGHOST, "localhost",
+      FAIL(MP_ETLSCERT, "the certificate is not for the host name "
+           "localhost") },
+    { "self-signed", S_SELF, "localhost",
+      FAIL(MP_ETLSCERT, "self-signed and not trusted") },
+    { "revoked with CRL", S_REVOKED, "localhost", .crl = "crl.pem",
+      FAIL(MP_ETLSCERT, "has been revoked") },
+    { "revoked without CRL passes", S_REVOKED, "localhost", OKAY },
+    { "must-staple without a staple", S_MUSTSTAPLE, "localhost",
+      FAIL(MP_ETLSCERT, "(must-staple) but the server sent none") },
+    { "signed with SHA-1", S_SHA1, "localhost",
+      FAIL(MP_ETLSCERT, "uses an insecure algorithm") },
+    { "host override to a wrong name", S_VALID, "localhost",
+      .override = "wrong.invalid",
+      FAIL(MP_ETLSCERT, "not for the host name wrong.invalid") },
+    { "host override to the right name", S_WRONGHOST, "localhost",
+      .override = "wrong.invalid", OKAY },
     { "system trust does not know the test CA", S_VALID, "localhost",
-      "system", NULL, NULL, false, NULL, false, NULL, MP_ETLSCERT,
-      "issuer is unknown" },
-    { "no trust at all", S_VALID, "localhost", "", NULL, NULL, false, NULL,
-      false, NULL, MP_ECONFIG, "tls_trust_file" },
-    { "missing trust file", S_VALID, "localhost", "nonexistent.pem", NULL,
-      NULL, false, NULL, false, NULL, MP_ENOINPUT, "nonexistent.pem" },
-    { "SHA256 fingerprint right", S_VALID, "localhost", "", NULL, fp256,
-      false, NULL, false, NULL, MP_EOK, NULL },
-    { "SHA1 fingerprint right", S_VALID, "localhost", "", NULL, fp1,
-      false, NULL, false, NULL, MP_EOK, NULL },
-    { "MD5 fingerprint right", S_VALID, "localhost", "", NULL, fpmd5,
-      false, NULL, false, NULL, MP_EOK, NULL },
+      .trust = "system", FAIL(MP_ETLSCERT, "issuer is unknown") },
+    { "no trust at all", S_VALID, "localhost", .trust = "",
+      FAIL(MP_ECONFIG, "tls_trust_file") },
+    { "missing trust file", S_VALID, "localhost",
+      .trust = "nonexistent.pem", FAIL(MP_ENOINPUT, "nonexistent.pem") },
+    { "missing CRL file", S_VALID, "localhost", .crl = "nonexistent.crl",
+      FAIL(MP_ENOINPUT, "nonexistent.crl") },
+    { "SHA256 fingerprint right", S_VALID, "localhost", .trust = "",
+      .fp = fp256, OKAY },
+    { "SHA1 fingerprint right", S_VALID, "localhost", .trust = "",
+      .fp = fp1, OKAY },
+    { "MD5 fingerprint right", S_VALID, "localhost", .trust = "",
+      .fp = fpmd5, OKAY },
     { "fingerprint overrides CA trust (self-signed)", S_SELF, "localhost",
-      NULL, NULL, fpself, false, NULL, false, NULL, MP_EOK, NULL },
-    { "fingerprint wrong", S_SELF, "localhost", NULL, NULL, fp256, false,
-      NULL, false, NULL, MP_ETLSCERT,
-      "the certificate fingerprint does not match" },
-    { "certcheck off accepts expired", S_EXPIRED, "localhost", "", NULL,
-      NULL, true, NULL, false, NULL, MP_EOK, NULL },
+      .fp = fpself, OKAY },
+    { "fingerprint wrong", S_SELF, "localhost", .fp = fp256,
+      FAIL(MP_ETLSCERT, "the certificate fingerprint does not match") },
+    { "certcheck off accepts expired", S_EXPIRED, "localhost", .trust = "",
+      .certcheck_off = true, OKAY },
     { "certcheck off overrides a wrong fingerprint", S_SELF, "localhost",
-      NULL, NULL, fp256, true, NULL, false, NULL, MP_EOK, NULL },
-    { "client certificate accepted", S_CLIENTREQ, "localhost", NULL, NULL,
-      NULL, false, NULL, true, NULL, MP_EOK, NULL },
+      .fp = fp256, .certcheck_off = true, OKAY },
+    { "client certificate accepted", S_CLIENTREQ, "localhost",
+      .client_cert = true, OKAY },
+    { "client key encrypted, password from the PIN callback", S_CLIENTREQ,
+      "localhost", .client_cert = true, .key = "encrypted.key",
+      .pin = "s3cret", OKAY },
+    { "client key encrypted, wrong password", S_CLIENTREQ, "localhost",
+      .client_cert = true, .key = "encrypted.key", .pin = "wrong",
+      FAIL(MP_ENOINPUT, "encrypted.key") },
+    { "client key encrypted, no PIN callback", S_CLIENTREQ, "localhost",
+      .client_cert = true, .key = "encrypted.key",
+      FAIL(MP_ENOINPUT, "encrypted.key") },
     { "priority string error points at the bad part", S_VALID,
-      "localhost", NULL, NULL, NULL, false, NULL, false, "NORMAL:+FOO:-BAR",
-      MP_ESOFTWARE, "position 8, at \"+FOO\"" },
+      "localhost", .prio = "NORMAL:+FOO:-BAR",
+      FAIL(MP_ESOFTWARE, "position 8, at \"+FOO\"") },
     { "SNI localhost to a server that insists on it", S_SNI, "localhost",
-      NULL, NULL, NULL, false, NULL, false, NULL, MP_EOK, NULL },
-    { "TLS 1.2 forced by priorities", S_VALID, "localhost", NULL, NULL,
-      NULL, false, NULL, false, "NORMAL:-VERS-TLS1.3", MP_EOK, NULL },
+      OKAY },
+    { "TLS 1.2 forced by priorities", S_VALID, "localhost",
+      .prio = "NORMAL:-VERS-TLS1.3", OKAY },
 };
+
+static int pin_cb(void *data, const char *label, char *pin, size_t pinsz)
+{
+    (void)label;
+    snprintf(pin, pinsz, "%s", (const char *)data);
+    return 0;
+}
 
 static void run_row(const struct row *r)
 {
@@ -442,7 +470,11 @@ static void run_row(const struct row *r)
     p.priorities = r->prio;
     if (r->client_cert) {
         p.cert_file = P("client.pem");
-        p.key_file = P("server.key");
+        p.key_file = P(r->key ? r->key : "server.key");
+    }
+    if (r->pin) {
+        p.pin = pin_cb;
+        p.pin_data = (void *)r->pin;
     }
     rc = tls_start(&t, &p, &e);
     if (r->want_kind == MP_EOK) {
@@ -732,6 +764,9 @@ static void test_eof_without_close_notify(void)
         server_stop(&s);
         return;
     }
+    /* A round trip first: the server has then read all we sent, so its
+     * death is a FIN, not a reset. */
+    ok(echo_round_trip(&t, "before\n", &e), "eof: round trip first");
     kill(s.pid, SIGKILL);
     waitpid(s.pid, NULL, 0);
     s.pid = 0;

@@ -41,14 +41,18 @@ int pop3_apop_digest(const char *timestamp, const char *password,
     return 0;
 }
 
-/* The error of a -ERR reply to an authentication command: RFC 3206's
- * codes decide the kind, a plain -ERR means the credentials. */
+/* The error of a -ERR reply to an authentication command.  Whatever the
+ * RFC 3206 code ([IN-USE], [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM], [AUTH]),
+ * the kind is MP_EAUTH (EX_NOPERM), as the original mpop exits (checked
+ * against 1.4.18, 2026-11-24), so scripts see the same code; the code's
+ * meaning stays in the message. */
 static int auth_refused(struct pop3_session *s, const struct pop3_status *st,
                         const char *method, struct mp_err *e)
 {
-    return pop3_status_error(s, st, MP_EAUTH, e,
-                             _("authentication failed (method %s)"),
-                             method);
+    pop3_status_error(s, st, MP_EAUTH, e,
+                      _("authentication failed (method %s)"), method);
+    e->kind = MP_EAUTH;
+    return -1;
 }
 
 static bool bad_user(const char *user)

@@ -35,8 +35,8 @@ struct pop3_auth_params {
  *   MP_EINSECURE  no method avoids sending the password in clear
  *   MP_EUNAVAIL   the method asked for is unknown or the server lacks it
  *                 (APOP without a valid timestamp)
- *   MP_EAUTH      -ERR to USER, PASS or APOP ([AUTH] or no code)
- *   MP_ETEMP      -ERR [IN-USE], [LOGIN-DELAY] or [SYS/TEMP]
+ *   MP_EAUTH      -ERR to USER, PASS or APOP, whatever its RESP-CODE (as
+ *                 the original exits); the message adds the code's meaning
  *   others as pop3_command() and the callback return them.
  * e->server carries the server's words for every -ERR. */
 int pop3_auth(struct pop3_session *s, const struct pop3_auth_params *p,

@@ -1,0 +1,171 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netdb.h>
+
+#include "gettext.h"
+#include "net.h"
+#include "pop3_auth.h"
+#include "secret.h"
+#include "session.h"
+#include "tls.h"
+#include "xalloc.h"
+
+/* Where the peer is: its reverse DNS name (NI_NAMEREQD: only a real name,
+ * never the number again), its numeric address, and a line for messages. */
+static void describe_peer(struct session *s, int port)
+{
+    const struct account *a = s->acc;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    s->server_name[0] = '\0';
+    s->server_ip[0] = '\0';
+    if (a->socket_name) {
+        snprintf(s->peer, sizeof s->peer, _("socket %s"), a->socket_name);
+        return;
+    }
+    if (getpeername(s->t.fd, (struct sockaddr *)&ss, &len) == 0
+        && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+        && !a->proxy_host) {
+        if (getnameinfo((struct sockaddr *)&ss, len, s->server_ip,
+                        sizeof s->server_ip, NULL, 0, NI_NUMERICHOST) != 0)
+            s->server_ip[0] = '\0';
+        if (getnameinfo((struct sockaddr *)&ss, len, s->server_name,
+                        sizeof s->server_name, NULL, 0, NI_NAMEREQD) != 0)
+            s->server_name[0] = '\0';
+    }
+    if (s->server_ip[0])
+        snprintf(s->peer, sizeof s->peer, _("%s [%s], port %d"), a->host,
+                 s->server_ip, port);
+    else
+        snprintf(s->peer, sizeof s->peer, _("%s, port %d"), a->host, port);
+}
+
+static int get_password(void *ctx, char **pw_r, struct mp_err *e)
+{
+    const struct account *a = ctx;
+
+    return secret_get_password(a, pw_r, NULL, e);
+}
+
+#ifdef HAVE_TLS
+static int start_tls(struct session *s, struct mp_err *e)
+{
+    struct tls_params p;
+
+    tls_params_from_account(s->acc, &p);
+    if (tls_start(&s->t, &p, e) != 0)
+        return -1;
+    s->tls = true;
+    return 0;
+}
+#else
+static int start_tls(struct session *s, struct mp_err *e)
+{
+    (void)s;
+    return err_set(e, MP_ECONFIG, _("this mpop was built without TLS "
+                   "support; use tls off"));
+}
+#endif
+
+/* RFC 2595 §4: with STARTTLS required, no credential and no command but
+ * CAPA and STLS goes out before the handshake; a server that does not
+ * offer STLS may be an attacker who stripped it. */
+static int starttls(struct session *s, struct mp_err *e)
+{
+    if (!(pop3_caps(s->pop3)->flags & POP3_CAP_STLS))
+        /* The original exits with EX_UNAVAILABLE here (1.4.18,
+         * 2026-11-24); the session ends before anything else is sent. */
+        return err_set(e, MP_EUNAVAIL, _("the POP3 server does not "
+                       "support TLS via the STLS command"));
+    if (pop3_stls(s->pop3, e) != 0)
+        return -1;
+    if (start_tls(s, e) != 0)
+        return -1;
+    /* pop3_stls forgot the old capabilities; learn them anew. */
+    return pop3_capa(s->pop3, e);
+}
+
+int session_open(struct session *s, const struct account *a,
+                 enum session_until until, struct mp_err *e)
+{
+    struct net_target nt;
+    struct pop3_auth_params ap;
+    int fd = -1;
+    int port = account_port(a);
+
+    memset(s, 0, sizeof *s);
+    s->acc = a;
+    s->t.fd = -1;
+    s->t.out_fd = -1;
+
+    memset(&nt, 0, sizeof nt);
+    nt.host = a->host;
+    nt.port = port;
+    nt.source_ip = a->source_ip;
+    nt.proxy_host = a->proxy_host;
+    nt.proxy_port = a->proxy_port;
+    nt.socket_name = a->socket_name;
+    nt.timeout = a->timeout;
+    if (net_connect(&nt, &fd, NULL, 0, e) != 0)
+        return -1;
+    transport_plain_init(&s->t, fd, fd, a->timeout);
+    describe_peer(s, port);
+
+    if (a->tls && !a->tls_starttls && start_tls(s, e) != 0)
+        goto fail;
+
+    s->pop3 = pop3_session_new(&s->t, (enum pop3_pipelining)a->pipelining,
+                               POP3_BODY_LF);
+    if (pop3_greeting(s->pop3, e) != 0 || pop3_capa(s->pop3, e) != 0)
+        goto fail;
+    if (a->tls && a->tls_starttls && starttls(s, e) != 0)
+        goto fail;
+    if (until == SESSION_CAPA)
+        return 0;
+
+    memset(&ap, 0, sizeof ap);
+    ap.method = a->auth;
+    ap.user = a->user;
+    ap.get_password = get_password;
+    ap.password_ctx = (void *)a;
+    ap.tls = s->tls;
+    if (pop3_auth(s->pop3, &ap, e) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    /* A refused login leaves the session usable: say goodbye politely
+     * (nothing was deleted, so QUIT is harmless), keeping the first
+     * error. */
+    if (s->pop3 && pop3_state(s->pop3) == POP3_STATE_AUTHORIZATION) {
+        struct mp_err e2;
+
+        err_init(&e2);
+        (void)pop3_quit(s->pop3, &e2);
+    }
+    pop3_session_free(&s->pop3);
+    transport_close(&s->t);
+    return -1;
+}
+
+int session_close(struct session *s, bool quit, struct mp_err *e)
+{
+    int r = 0;
+
+    if (!s->pop3) {
+        if (s->t.ops)       /* never set on a zeroed, unopened session */
+            transport_close(&s->t);
+        return 0;
+    }
+    if (quit && pop3_state(s->pop3) != POP3_STATE_BROKEN
+        && pop3_state(s->pop3) != POP3_STATE_DONE)
+        r = pop3_quit(s->pop3, e);
+    pop3_session_free(&s->pop3);
+    transport_close(&s->t);
+    return r;
+}

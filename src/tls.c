@@ -250,6 +250,14 @@ static int load_credentials(struct tls_conn *c, const struct tls_params *p,
                        "credentials: %s"), gnutls_strerror(r));
     gnutls_certificate_set_pin_function(c->cred, pin_callback, c);
 
+    if (p->certcheck && is_set(p->fingerprint)) {
+        unsigned char fp[32];
+
+        if (tls_parse_fingerprint(p->fingerprint, fp) < 0)
+            return err_set(e, MP_ECONFIG, _("invalid tls_fingerprint %s: "
+                           "expected 16, 20 or 32 hex byte pairs "
+                           "separated by ':'"), p->fingerprint);
+    }
     if (ca_trust && !is_set(p->trust_file))
         return err_set(e, MP_ECONFIG, _("TLS needs tls_trust_file (highly "
                        "recommended), tls_fingerprint, or tls_certcheck "

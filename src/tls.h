@@ -31,7 +31,8 @@ typedef int (*tls_pin_fn)(void *data, const char *label, char *pin,
 /* Every setting of one TLS session.  Strings are borrowed for the duration
  * of tls_start(); NULL and "" mean unset unless noted. */
 struct tls_params {
-    const char *host;           /* the host name connected to */
+    const char *host;           /* the host name connected to (NULL:
+                                 * no name check, no SNI) */
     const char *host_override;  /* replaces host for SNI and verification */
     const char *trust_file;     /* "system": GnuTLS's system trust; a PEM
                                  * file; NULL or "": no CA trust */

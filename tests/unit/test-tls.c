@@ -102,7 +102,7 @@ static int make_certs(void)
     write_file("ca.tmpl", "organization = mpop test suite\n"
                "cn = mpop test CA\nserial = 1\nca\ncert_signing_key\n"
                "crl_signing_key\nexpiration_days = 30\n");
-    if (sh("cd %s && certtool --generate-privkey --key-type=ecdsa "
+    if (sh("cd '%s' && certtool --generate-privkey --key-type=ecdsa "
            "--outfile ca.key >>certtool.log 2>&1 && "
            "certtool --generate-privkey --key-type=ecdsa --outfile "
            "server.key >>certtool.log 2>&1 && "
@@ -118,12 +118,12 @@ static int make_certs(void)
         snprintf(name, sizeof name, "%s.tmpl", certs[i].name);
         write_file(name, tmpl);
         if (certs[i].self_signed) {
-            if (sh("cd %s && certtool --generate-self-signed --load-privkey "
+            if (sh("cd '%s' && certtool --generate-self-signed --load-privkey "
                    "server.key --template %s.tmpl --outfile %s.pem "
                    ">>certtool.log 2>&1", dir, certs[i].name,
                    certs[i].name) != 0)
                 return -1;
-        } else if (sh("cd %s && certtool --generate-certificate "
+        } else if (sh("cd '%s' && certtool --generate-certificate "
                       "--load-privkey server.key --load-ca-certificate "
                       "ca.pem --load-ca-privkey ca.key --template %s.tmpl "
                       "%s --outfile %s.pem >>certtool.log 2>&1", dir,
@@ -133,7 +133,7 @@ static int make_certs(void)
         }
     }
     write_file("crl.tmpl", "crl_next_update = 30\ncrl_number = 1\n");
-    return sh("cd %s && certtool --generate-crl --load-ca-privkey ca.key "
+    return sh("cd '%s' && certtool --generate-crl --load-ca-privkey ca.key "
               "--load-ca-certificate ca.pem --load-certificate revoked.pem "
               "--template crl.tmpl --outfile crl.pem >>certtool.log 2>&1 "
               "&& cat server.pem ca.pem >chain.pem && certtool --to-p8 "
@@ -150,7 +150,7 @@ static void fingerprint(const char *pem, const char *hash, char *out,
     FILE *p;
 
     snprintf(cmd, sizeof cmd, "certtool --fingerprint --hash=%s --infile "
-             "%s/%s 2>/dev/null", hash, dir, pem);
+             "'%s/%s' 2>/dev/null", hash, dir, pem);
     p = popen(cmd, "r");
     if (p) {
         if (!fgets(hex, sizeof hex, p))
@@ -220,7 +220,7 @@ static int server_start(struct server *s)
         s->port = free_port();
         if (s->port == 0)
             continue;
-        snprintf(cmd, sizeof cmd, "cd %s && exec gnutls-serv --echo -p %d "
+        snprintf(cmd, sizeof cmd, "cd '%s' && exec gnutls-serv --echo -p %d "
                  "%s >>serv-%s.log 2>&1", dir, s->port, s->args, s->name);
         pid = fork();
         if (pid < 0)
@@ -407,6 +407,8 @@ static const struct row rows[] = {
       .trust = "nonexistent.pem", FAIL(MP_ENOINPUT, "nonexistent.pem") },
     { "missing CRL file", S_VALID, "localhost", .crl = "nonexistent.crl",
       FAIL(MP_ENOINPUT, "nonexistent.crl") },
+    { "malformed fingerprint", S_VALID, "localhost", .fp = "00:11",
+      FAIL(MP_ECONFIG, "invalid tls_fingerprint 00:11") },
     { "SHA256 fingerprint right", S_VALID, "localhost", .trust = "",
       .fp = fp256, OKAY },
     { "SHA1 fingerprint right", S_VALID, "localhost", .trust = "",
@@ -889,7 +891,7 @@ out:
     tls_lib_deinit();
     failed = done_testing();
     if (!failed)
-        sh("rm -rf %s", dir);
+        sh("rm -rf '%s'", dir);
     else
         printf("# files kept in %s\n", dir);
     return failed;

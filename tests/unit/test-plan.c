@@ -26,7 +26,8 @@ static const struct row {
     enum plan_reason reason;
     bool delete_after;
 } rows[] = {
-    /* name                     new  keep   secs ksize  ssize  filter size seen age */
+    /* name, only_new, keep, secs, killsize, skipsize, filter, size, seen,
+     * age */
     { "new, keep off",          1, K_OFF, 0, OFF, OFF, NULL, 10, 0, 0,
       PLAN_RETRIEVE, REASON_NEW, true },
     { "new, keep on",           1, K_ON, 0, OFF, OFF, NULL, 10, 0, 0,

@@ -166,7 +166,8 @@ static const struct {
       "F:3: too few UIDs for user u, host h" },
     { "71 chars",
       " 1 h u\n"
-      "12345678901234567890123456789012345678901234567890123456789012345678901\n",
+      "1234567890123456789012345678901234567890"
+      "1234567890123456789012345678901\n",
       "F:2: UID longer than 70 characters" },
     { "empty UID", " 1 h u\n\n", "F:2: invalid UID" },
     { "tab in UID", " 1 h u\na\tb\n", "F:2: invalid UID" },
@@ -306,8 +307,8 @@ static void test_big(void)
     t = secs() - t0;
     is_int((long long)found, N, "all 100,000 found with their times");
     is_int((long long)missing, N, "100,000 new UIDs detected as new");
-    ok(t < 5.0 * time_factor(), "100,000 UIDs: add, write, read, 200,000 lookups in %.3f s",
-       t);
+    ok(t < 5.0 * time_factor(),
+       "100,000 UIDs: add, write, read, 200,000 lookups in %.3f s", t);
     /* A session that looks up and adds 20,000 new mails one by one. */
     t0 = secs();
     found = 0;
@@ -320,7 +321,8 @@ static void test_big(void)
     t = secs() - t0;
     is_int((long long)found, 40000, "interleaved lookups and additions");
     is_int(l ? (long long)uidls_count(l) : 0, N + 20000, "count after adds");
-    ok(t < 2.0 * time_factor(), "20,000 lookups+additions to 100,000 UIDs in %.3f s", t);
+    ok(t < 2.0 * time_factor(),
+       "20,000 lookups+additions to 100,000 UIDs in %.3f s", t);
     free(text);
     uidls_close(&u);
     uidls_close(&u2);

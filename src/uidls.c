@@ -441,7 +441,7 @@ int uidls_parse(const char *data, size_t len, const char *name,
             goto next;
         comments = false;
         if (!cur) {
-            char *host, *user;
+            char *host = NULL, *user = NULL;
             if (ll == 0)
                 goto next;  /* tolerate blank lines between lists */
             if (s[0] != ' ') {
@@ -455,7 +455,7 @@ int uidls_parse(const char *data, size_t len, const char *name,
             free(user);
             got = 0;
         } else {
-            size_t ulen;
+            size_t ulen = 0;
             long long t = now;
             bool has_t;
             if (ll > 0 && s[0] == ' ') {
@@ -541,7 +541,7 @@ int uidls_open(const char *path, long long now, struct uidls **u_r,
 {
     int fd = -1, tries;
     char *data = NULL;
-    size_t len;
+    size_t len = 0;
     struct uidls *u;
 
     *u_r = NULL;

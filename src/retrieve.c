@@ -1,0 +1,788 @@
+/* One account end to end.
+ *
+ * THE INVARIANT (every change to this file must keep it):
+ *   - A mail is DELE'd only after its delivery committed AND the UIDLs file
+ *     that records it is on stable storage.  Deliveries are committed with
+ *     DELIVER_COMMIT_DEFER and made durable by one deliver_sync() per batch
+ *     (not one fsync per mail); only then are the batch's UIDs added to the
+ *     list and the list saved (durable_commit), and only then are the
+ *     batch's DELE commands queued.
+ *   - The server applies deletions only at QUIT.  QUIT is sent only on the
+ *     success path, after the last batch was synced and the UIDLs saved.
+ *     Every error path closes the connection WITHOUT QUIT, so the server
+ *     deletes nothing of this session (mails delivered before the error are
+ *     recorded in the UIDLs file and are deleted by a later run, as old
+ *     mails, when keep allows).
+ *   - After the first delivery, every exit path syncs what was committed
+ *     and saves the UIDLs (exit_save()).
+ *   - A mail is never half delivered: the engine aborts the sink when the
+ *     connection fails or a signal arrives mid-RETR, and deliver_abort()
+ *     removes the temporary file, truncates the mbox back, or kills the
+ *     MDA before closing its input.
+ *
+ * Order of a retrieval session:
+ *   1. delivery destination created, UIDLs file opened and locked (before
+ *      connecting: a missing maildir costs no connection);
+ *   2. session (connect, TLS, CAPA, authenticate), STAT, LIST, UIDL;
+ *   3. the plan: per mail only_new, keep, killsize, skipsize, then the
+ *      filter, first match wins; the TOP commands of all filter candidates
+ *      are pipelined before any filter runs; mails below a size threshold,
+ *      or all when the server has no TOP, are fetched whole and filtered on
+ *      their header locally (one transfer instead of two);
+ *   4. batches of RETR (each followed by sync, UIDLs save, and the DELEs of
+ *      that batch queued in front of the next batch's RETRs);
+ *   5. DELE of old mails (keep off / keep DURATION expired) and of
+ *      killsize/filter deletions, then QUIT. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "envelope.h"
+#include "filter.h"
+#include "gettext.h"
+#include "pop3_client.h"
+#include "retrieve.h"
+#include "session.h"
+#include "uidls.h"
+#include "xalloc.h"
+
+/* The header block kept for %F, the filter and TOP replies.  Real header
+ * blocks are a few KiB; a bigger one is cut here (the envelope sender is
+ * near the top anyway). */
+#define HDR_MAX (256 * 1024)
+/* Mails up to this size are fetched whole and filtered locally: one RETR
+ * is cheaper than TOP plus RETR for them. */
+#define LOCAL_FILTER_MAX (16 * 1024)
+/* A batch ends after this many mails or bytes: the sync point of a batch
+ * bounds what a crash or an error can make us fetch twice. */
+#define BATCH_MAILS 256
+#define BATCH_BYTES (64LL * 1024 * 1024)
+
+struct mail {
+    const char *uid;        /* into r->uids, NULL without UIDL */
+    long long size;
+    long long first_seen;   /* from the list, or now */
+    bool seen;              /* in the UIDLs list */
+    bool fetch;             /* RETR it */
+    bool filter;            /* the filter decides */
+    bool filter_local;      /* ... on the header of the RETR'd mail */
+    bool discard;           /* the local filter said no */
+    bool mark;              /* add to the UIDLs list */
+    bool dele;              /* DELE it (delivered ones once durable) */
+    bool delivered;         /* committed, maybe not yet durable */
+    bool durable;           /* synced and recorded */
+    bool dele_sent;
+    char *hdr;              /* TOP reply */
+    size_t hdrlen;
+};
+
+struct retr {
+    const struct account *a;
+    const struct retrieve_events *ev;
+    struct session ses;
+    bool ses_open;
+    struct deliver *d;
+    bool needs_from;
+    struct uidls *u;
+    struct uidls_list *list;
+    bool dirty;             /* the list changed since it was read/saved */
+    long long now;
+    unsigned long n;
+    unsigned long long total;
+    unsigned long long *sizes;
+    char **uids;
+    struct mail *m;
+    char *local_user;
+    char *local_host;
+
+    /* The mail being received (replies come in order: one at a time). */
+    unsigned long cur;      /* msn */
+    struct buf hdr;
+    bool opened;
+    long long done;
+};
+
+/* ---- failpoints --------------------------------------------------------
+ * MPOP_TEST_KILL_AT=N: the Nth call of failpoint() SIGKILLs the process.
+ * Steps: after deliver_open, after each deliver_write, after each commit,
+ * after each deliver_sync, after each UIDLs save, after queueing DELEs,
+ * before QUIT. */
+static long failpoint_at = -1;
+static long failpoint_n;
+
+static void failpoint_init(void)
+{
+    const char *s = getenv("MPOP_TEST_KILL_AT");
+
+    failpoint_n = 0;
+    failpoint_at = s && *s ? strtol(s, NULL, 10) : -1;
+}
+
+static void failpoint(void)
+{
+    if (failpoint_at > 0 && ++failpoint_n == failpoint_at)
+        raise(SIGKILL);
+}
+
+static long long test_now(void)
+{
+    const char *s = getenv("MPOP_TEST_NOW");
+
+    if (s && *s)
+        return strtoll(s, NULL, 10);
+    return (long long)time(NULL);
+}
+
+static bool deletable(const struct retr *r, const struct mail *m)
+{
+    switch (r->a->keep) {
+    case KEEP_OFF:
+        return true;
+    case KEEP_DURATION:
+        return r->now - m->first_seen >= r->a->keep_seconds;
+    default:
+        return false;
+    }
+}
+
+static void decide(struct retr *r, unsigned long msn,
+                   enum retrieve_reason why, bool del)
+{
+    struct mail *m = &r->m[msn - 1];
+    bool keep = del && !deletable(r, m);
+
+    m->fetch = false;
+    if (del) {
+        m->mark = true;
+        m->dele = !keep;
+    }
+    if (r->ev->decision)
+        r->ev->decision(r->ev->ctx, msn, r->n, why, del && !keep, keep);
+}
+
+static void apply_filter(struct retr *r, unsigned long msn,
+                         enum filter_result res)
+{
+    if (res == FILTER_DELETE)
+        decide(r, msn, RETRIEVE_REASON_FILTER, true);
+    else if (res == FILTER_SKIP)
+        decide(r, msn, RETRIEVE_REASON_FILTER, false);
+}
+
+static int run_filter(struct retr *r, unsigned long msn, const char *hdr,
+                      size_t len, enum filter_result *res_r,
+                      struct mp_err *e)
+{
+    char from[ENVELOPE_FROM_MAX];
+    size_t hl = envelope_header_len(hdr, len);
+
+    if (hl == 0)
+        hl = len;
+    envelope_from(hdr, hl, from, sizeof from);
+    return filter_run(r->a->filter, from, r->m[msn - 1].size, hdr, hl,
+                      res_r, e);
+}
+
+/* ---- the RETR sink -------------------------------------------------- */
+
+/* The header block is complete (or as complete as it gets): run the local
+ * filter if any, then open the delivery and write the buffered bytes. */
+static int proceed(struct retr *r, struct mp_err *e)
+{
+    struct mail *m = &r->m[r->cur - 1];
+    struct deliver_msg_info info;
+    struct envelope_received rcv;
+    char from[ENVELOPE_FROM_MAX];
+    char *received = NULL;
+    size_t hl;
+    int rc;
+
+    if (m->filter_local) {
+        enum filter_result res;
+
+        if (run_filter(r, r->cur, r->hdr.data ? r->hdr.data : "",
+                       r->hdr.len, &res, e) < 0)
+            return -1;
+        if (res != FILTER_RETRIEVE) {
+            apply_filter(r, r->cur, res);
+            m->discard = true;
+            return 0;
+        }
+    }
+    memset(&info, 0, sizeof info);
+    if (r->needs_from) {
+        hl = envelope_header_len(r->hdr.data, r->hdr.len);
+        envelope_from(r->hdr.data ? r->hdr.data : "", hl ? hl : r->hdr.len,
+                      from, sizeof from);
+        info.envelope_from = from;
+    }
+    if (r->a->received_header) {
+        memset(&rcv, 0, sizeof rcv);
+        rcv.server_host = r->a->host ? r->a->host : r->a->socket_name;
+        rcv.server_name = r->ses.server_name[0] ? r->ses.server_name : NULL;
+        rcv.server_ip = r->ses.server_ip[0] ? r->ses.server_ip : NULL;
+        rcv.local_host = r->local_host;
+        rcv.user = r->local_user;
+        rcv.now = time(NULL);
+        received = envelope_received(&rcv);
+        info.received = received;
+    }
+    info.size = m->size;
+    rc = deliver_open(r->d, &info, e);
+    free(received);
+    if (rc < 0)
+        return -1;
+    r->opened = true;
+    failpoint();
+    if (r->hdr.len > 0) {
+        if (deliver_write(r->d, r->hdr.data, r->hdr.len, e) < 0)
+            return -1;
+        failpoint();
+    }
+    return 0;
+}
+
+static int sink_begin(void *ctx, unsigned long msn, long long size,
+                      struct mp_err *e)
+{
+    struct retr *r = ctx;
+    struct mail *m = &r->m[msn - 1];
+
+    r->cur = msn;
+    r->opened = false;
+    r->done = 0;
+    buf_reset(&r->hdr);
+    m->discard = false;
+    if (r->ev->mail_begin)
+        r->ev->mail_begin(r->ev->ctx, msn, r->n, size);
+    if (!r->needs_from && !m->filter_local)
+        return proceed(r, e);
+    return 0;
+}
+
+static int sink_data(void *ctx, const char *p, size_t n, struct mp_err *e)
+{
+    struct retr *r = ctx;
+    struct mail *m = &r->m[r->cur - 1];
+
+    r->done += (long long)n;
+    if (r->ev->mail_progress)
+        r->ev->mail_progress(r->ev->ctx, r->done, m->size);
+    if (m->discard)
+        return 0;
+    if (!r->opened) {
+        size_t room = HDR_MAX - r->hdr.len;
+        size_t k = n < room ? n : room;
+
+        buf_append(&r->hdr, p, k);
+        p += k;
+        n -= k;
+        if (r->hdr.len < HDR_MAX
+            && envelope_header_len(r->hdr.data, r->hdr.len) == 0)
+            return 0;
+        if (proceed(r, e) < 0)
+            return -1;
+        if (m->discard)
+            return 0;
+    }
+    if (n > 0) {
+        if (deliver_write(r->d, p, n, e) < 0)
+            return -1;
+        failpoint();
+    }
+    return 0;
+}
+
+static int sink_end(void *ctx, struct mp_err *e)
+{
+    struct retr *r = ctx;
+    struct mail *m = &r->m[r->cur - 1];
+
+    if (!r->opened && !m->discard && proceed(r, e) < 0)
+        return -1;
+    if (!m->discard) {
+        if (deliver_commit(r->d, DELIVER_COMMIT_DEFER, e) < 0)
+            return -1;
+        r->opened = false;
+        m->delivered = true;
+        failpoint();
+    }
+    if (r->ev->mail_end)
+        r->ev->mail_end(r->ev->ctx, true);
+    return 0;
+}
+
+static void sink_abort(void *ctx)
+{
+    struct retr *r = ctx;
+
+    deliver_abort(r->d);
+    r->opened = false;
+    if (r->ev->mail_end)
+        r->ev->mail_end(r->ev->ctx, false);
+}
+
+/* ---- the TOP sink: keep the header block ------------------------------ */
+
+static int top_begin(void *ctx, unsigned long msn, long long size,
+                     struct mp_err *e)
+{
+    struct retr *r = ctx;
+
+    r->cur = msn;
+    buf_reset(&r->hdr);
+    return 0;
+}
+
+static int top_data(void *ctx, const char *p, size_t n, struct mp_err *e)
+{
+    struct retr *r = ctx;
+    size_t room = HDR_MAX - r->hdr.len;
+
+    buf_append(&r->hdr, p, n < room ? n : room);
+    return 0;
+}
+
+static int top_end(void *ctx, struct mp_err *e)
+{
+    struct retr *r = ctx;
+    struct mail *m = &r->m[r->cur - 1];
+
+    free(m->hdr);
+    m->hdrlen = r->hdr.len;
+    m->hdr = xmalloc(r->hdr.len + 1);
+    if (r->hdr.len)
+        memcpy(m->hdr, r->hdr.data, r->hdr.len);
+    m->hdr[r->hdr.len] = '\0';
+    return 0;
+}
+
+static void top_abort(void *ctx)
+{
+    (void)ctx;
+}
+
+static int on_reply(void *ctx, const struct pop3_job *job,
+                    const struct pop3_status *st, struct mp_err *e)
+{
+    struct retr *r = ctx;
+
+    if (st->kind == POP3_OK)
+        return 0;
+    switch (job->cmd) {
+    case POP3_CMD_TOP:
+        /* Some servers list TOP and refuse it for some mails: filter
+         * that mail on its whole text instead. */
+        r->m[job->msn - 1].filter_local = true;
+        r->m[job->msn - 1].fetch = true;
+        return 0;
+    case POP3_CMD_RETR:
+        return pop3_status_error(r->ses.pop3, st, MP_EUNAVAIL, e,
+                                 _("the POP3 server cannot send message "
+                                   "%lu"), job->msn);
+    default:
+        return pop3_status_error(r->ses.pop3, st, MP_EUNAVAIL, e,
+                                 _("the POP3 server cannot delete message "
+                                   "%lu"), job->msn);
+    }
+}
+
+/* ---- UIDLs ------------------------------------------------------------ */
+
+/* Records every mail marked so far and saves the file durably. */
+static int save_uids(struct retr *r, struct mp_err *e)
+{
+    unsigned long i;
+
+    if (!r->u || !r->list)
+        return 0;
+    for (i = 0; i < r->n; i++) {
+        struct mail *m = &r->m[i];
+
+        if (!m->mark || !m->uid || m->seen)
+            continue;
+        if (uidls_add(r->list, m->uid, r->now, e) < 0)
+            return -1;
+        m->seen = true;
+        r->dirty = true;
+    }
+    if (!r->dirty)
+        return 0;
+    if (uidls_save(r->u, e) < 0)
+        return -1;
+    r->dirty = false;
+    failpoint();
+    return 0;
+}
+
+/* Makes every committed delivery durable, then records it. */
+static int sync_and_save(struct retr *r, struct mp_err *e)
+{
+    unsigned long i;
+    bool any = false;
+
+    for (i = 0; i < r->n; i++)
+        if (r->m[i].delivered && !r->m[i].durable)
+            any = true;
+    if (any) {
+        if (deliver_sync(r->d, e) < 0)
+            return -1;
+        failpoint();
+        for (i = 0; i < r->n; i++) {
+            struct mail *m = &r->m[i];
+
+            if (m->delivered && !m->durable) {
+                m->durable = true;
+                m->mark = true;
+                m->dele = deletable(r, m);
+            }
+        }
+    }
+    return save_uids(r, e);
+}
+
+/* The error path: whatever happened, what was delivered is synced and
+ * recorded.  The first error (in e) stays the one reported; a failure
+ * here replaces it only when the first was not about local files. */
+static void exit_save(struct retr *r, struct mp_err *e)
+{
+    struct mp_err e2;
+
+    err_init(&e2);
+    if (sync_and_save(r, &e2) < 0 && e->kind == MP_EOK)
+        *e = e2;
+}
+
+/* Queues DELE for every mail that may go now: delivered ones only once
+ * durable (and recorded), the others (old mails, killsize, filter) when
+ * final is true. */
+static bool queue_deles(struct retr *r, bool final)
+{
+    unsigned long i;
+    bool any = false;
+
+    for (i = 0; i < r->n; i++) {
+        struct mail *m = &r->m[i];
+        struct pop3_job job;
+
+        if (!m->dele || m->dele_sent)
+            continue;
+        if (m->delivered ? !m->durable : !final)
+            continue;
+        if (m->fetch && !m->delivered)
+            continue;
+        memset(&job, 0, sizeof job);
+        job.cmd = POP3_CMD_DELE;
+        job.msn = i + 1;
+        job.size = -1;
+        pop3_queue(r->ses.pop3, &job);
+        m->dele_sent = true;
+        any = true;
+    }
+    if (any)
+        failpoint();
+    return any;
+}
+
+static const char *delivery_name(int d)
+{
+    switch (d) {
+    case DELIVERY_MDA:
+        return "mda";
+    case DELIVERY_MAILDIR:
+        return "maildir";
+    case DELIVERY_MBOX:
+        return "mbox";
+    case DELIVERY_EXCHANGE:
+        return "exchange";
+    default:
+        return NULL;
+    }
+}
+
+static int open_delivery(struct retr *r, struct mp_err *e)
+{
+    const char *name = delivery_name(r->a->delivery);
+    const struct deliver_ops *ops = name ? deliver_lookup(name) : NULL;
+
+    if (!ops)
+        return err_set(e, MP_ECONFIG, _("account %s: no delivery "
+                                        "information"), r->a->id);
+    if (deliver_new(ops, r->a->delivery_args, &r->d, e) < 0)
+        return -1;
+    r->needs_from = deliver_needs_from(r->d);
+    return 0;
+}
+
+static int open_uidls(struct retr *r, struct mp_err *e)
+{
+    const char *host = r->a->host ? r->a->host : r->a->socket_name;
+    const char *user = r->a->user ? r->a->user : "";
+    char *path;
+    int rc;
+
+    if (uidls_check_names(host, user, e) < 0)
+        return -1;
+    path = account_uidls_path(r->a);
+    rc = uidls_open(path, r->now, &r->u, e);
+    free(path);
+    if (rc < 0)
+        return -1;
+    if (r->a->keep == KEEP_DURATION)
+        r->u->format = UIDLS_FORMAT_TIMES;
+    r->list = uidls_get(r->u, host, user, true);
+    return 0;
+}
+
+/* STAT, LIST, UIDL, and what is new. */
+static int list_mails(struct retr *r, struct mp_err *e)
+{
+    struct retrieve_status st;
+    unsigned long i;
+
+    if (pop3_stat(r->ses.pop3, &r->n, &r->total, e) < 0)
+        return -1;
+    if (pop3_list_all(r->ses.pop3, r->n, &r->sizes, e) < 0)
+        return -1;
+    if (r->n > 0 && pop3_uidl_all(r->ses.pop3, r->n, &r->uids, e) < 0) {
+        if (e->kind != MP_EUNAVAIL)
+            return -1;
+        if (r->a->only_new)
+            return err_set(e, MP_EUNAVAIL,
+                           _("the POP3 server does not support UIDL, "
+                             "which only_new needs; set only_new off to "
+                             "fetch every mail"));
+        err_init(e);
+        r->uids = NULL;
+    }
+    r->m = xcalloc(r->n ? r->n : 1, sizeof *r->m);
+    memset(&st, 0, sizeof st);
+    for (i = 0; i < r->n; i++) {
+        struct mail *m = &r->m[i];
+        const struct uidls_entry *ent;
+
+        m->size = (long long)r->sizes[i];
+        m->first_seen = r->now;
+        if (r->uids) {
+            m->uid = r->uids[i];
+            ent = r->list ? uidls_find(r->list, m->uid) : NULL;
+            if (ent) {
+                m->seen = true;
+                m->first_seen = ent->first_seen;
+            }
+        }
+        if (!m->seen) {
+            st.nnew++;
+            st.newsize += (unsigned long long)m->size;
+        }
+    }
+    /* Forget the UIDs of mails that are gone from the server. */
+    if (r->uids && r->list) {
+        size_t before = uidls_count(r->list);
+
+        uidls_retain(r->list, (const char *const *)r->uids, r->n);
+        if (uidls_count(r->list) != before)
+            r->dirty = true;
+    }
+    st.host = r->a->host ? r->a->host : r->a->socket_name;
+    st.user = r->a->user ? r->a->user : "";
+    st.nmsgs = r->n;
+    st.total = r->total;
+    if (r->ev->status)
+        r->ev->status(r->ev->ctx, &st);
+    return 0;
+}
+
+/* The chain: only_new, keep, killsize, skipsize, filter. */
+static void plan(struct retr *r, bool have_top)
+{
+    const struct account *a = r->a;
+    unsigned long i;
+
+    for (i = 0; i < r->n; i++) {
+        struct mail *m = &r->m[i];
+
+        if (m->seen && a->only_new) {
+            /* Retrieved before: delete it once keep allows. */
+            m->dele = deletable(r, m);
+            continue;
+        }
+        if (a->killsize >= 0 && m->size >= a->killsize) {
+            decide(r, i + 1, RETRIEVE_REASON_KILLSIZE, true);
+            continue;
+        }
+        if (a->skipsize >= 0 && m->size >= a->skipsize) {
+            decide(r, i + 1, RETRIEVE_REASON_SKIPSIZE, false);
+            continue;
+        }
+        m->fetch = true;
+        if (a->filter && *a->filter) {
+            m->filter = true;
+            m->filter_local = !have_top || m->size <= LOCAL_FILTER_MAX;
+        }
+    }
+}
+
+/* TOP n 0 for every filter candidate (pipelined), then the filters. */
+static int run_filters(struct retr *r, struct mp_err *e)
+{
+    struct pop3_sink sink = { r, top_begin, top_data, top_end, top_abort };
+    unsigned long i;
+    bool any = false;
+
+    for (i = 0; i < r->n; i++) {
+        struct mail *m = &r->m[i];
+        struct pop3_job job;
+
+        if (!m->filter || m->filter_local)
+            continue;
+        memset(&job, 0, sizeof job);
+        job.cmd = POP3_CMD_TOP;
+        job.msn = i + 1;
+        job.size = m->size;
+        job.sink = &sink;
+        pop3_queue(r->ses.pop3, &job);
+        any = true;
+    }
+    if (!any)
+        return 0;
+    if (pop3_run(r->ses.pop3, on_reply, r, e) < 0)
+        return -1;
+    for (i = 0; i < r->n; i++) {
+        struct mail *m = &r->m[i];
+        enum filter_result res;
+
+        if (!m->filter || m->filter_local || !m->hdr)
+            continue;
+        if (run_filter(r, i + 1, m->hdr, m->hdrlen, &res, e) < 0)
+            return -1;
+        apply_filter(r, i + 1, res);
+        free(m->hdr);
+        m->hdr = NULL;
+    }
+    return 0;
+}
+
+/* Batches of RETR, each made durable and recorded before its DELEs. */
+static int fetch_all(struct retr *r, struct mp_err *e)
+{
+    struct pop3_sink sink = { r, sink_begin, sink_data, sink_end,
+                              sink_abort };
+    unsigned long i = 0;
+
+    for (;;) {
+        unsigned long count = 0;
+        long long bytes = 0;
+        bool any;
+
+        any = queue_deles(r, false);
+        while (i < r->n && count < BATCH_MAILS && bytes < BATCH_BYTES) {
+            struct mail *m = &r->m[i++];
+            struct pop3_job job;
+
+            if (!m->fetch)
+                continue;
+            memset(&job, 0, sizeof job);
+            job.cmd = POP3_CMD_RETR;
+            job.msn = i;
+            job.size = m->size;
+            job.sink = &sink;
+            pop3_queue(r->ses.pop3, &job);
+            count++;
+            bytes += m->size;
+            any = true;
+        }
+        if (!any)
+            return 0;
+        if (pop3_run(r->ses.pop3, on_reply, r, e) < 0)
+            return -1;
+        if (sync_and_save(r, e) < 0)
+            return -1;
+    }
+}
+
+static void retr_clear(struct retr *r)
+{
+    unsigned long i;
+
+    if (r->m)
+        for (i = 0; i < r->n; i++)
+            free(r->m[i].hdr);
+    free(r->m);
+    free(r->sizes);
+    if (r->uids)
+        pop3_uids_free(&r->uids, r->n);
+    deliver_free(&r->d);
+    uidls_close(&r->u);
+    buf_clear(&r->hdr);
+    free(r->local_user);
+    free(r->local_host);
+}
+
+int retrieve_account(const struct account *a, enum retrieve_action action,
+                     const struct retrieve_events *ev, struct mp_err *e)
+{
+    static const struct retrieve_events none;
+    struct retr r;
+    struct mp_err e2;
+    int rc = -1;
+
+    memset(&r, 0, sizeof r);
+    r.a = a;
+    r.ev = ev ? ev : &none;
+    r.now = test_now();
+    buf_init(&r.hdr, HDR_MAX);
+    failpoint_init();
+    err_init(&e2);
+
+    if (action == RETRIEVE_FETCH) {
+        if (open_delivery(&r, e) < 0)
+            goto out;
+        r.local_user = envelope_local_user();
+        r.local_host = envelope_local_host();
+    }
+    if (action != RETRIEVE_AUTH && open_uidls(&r, e) < 0)
+        goto out;
+    if (session_open(&r.ses, a, SESSION_AUTH, e) < 0)
+        goto out;
+    r.ses_open = true;
+    if (action == RETRIEVE_AUTH)
+        goto quit;
+    if (list_mails(&r, e) < 0)
+        goto out;
+    if (action == RETRIEVE_STATUS)
+        goto quit;
+
+    plan(&r, (pop3_caps(r.ses.pop3)->flags & POP3_CAP_TOP) != 0);
+    if (run_filters(&r, e) < 0)
+        goto out;
+    if (fetch_all(&r, e) < 0)
+        goto out;
+    /* Everything delivered is durable and recorded: the remaining
+     * deletions, the last save, then QUIT. */
+    if (queue_deles(&r, true)
+        && pop3_run(r.ses.pop3, on_reply, &r, e) < 0)
+        goto out;
+    if (save_uids(&r, e) < 0)
+        goto out;
+    failpoint();
+quit:
+    r.ses_open = false;
+    if (session_close(&r.ses, true, e) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0 && action == RETRIEVE_FETCH)
+        exit_save(&r, e);
+    if (r.ses_open)
+        session_close(&r.ses, false, &e2);
+    retr_clear(&r);
+    return rc;
+}

@@ -84,6 +84,7 @@ dovecot_start()
         login_user=$user
         internal_user=$user
         chroot_conf="
+default_internal_group = $(id -gn)
 service pop3-login {
   chroot =
 }

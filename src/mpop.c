@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <locale.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@
 #include "err.h"
 #include "gettext.h"
 #include "log.h"
+#include "retrieve.h"
+#include "transport.h"
 #include "xalloc.h"
 
 #ifndef LOCALEDIR
@@ -195,13 +199,189 @@ static int print_err(const struct mp_err *e)
     return err_exitcode(e->kind);
 }
 
-/* TODO(retrieval issue): fetch and deliver, or -s / -A. */
+/* ---- retrieval mode: the original's output ---------------------------- */
+
+struct progress {
+    bool show;          /* per-mail lines (not with -Q or -q) */
+    int pct;            /* last percentage printed, -1: none */
+    int back;           /* backspaces needed to overwrite it */
+};
+
+/* "222 bytes", "5.04 KiB", "1.50 MiB", as the original prints sizes. */
+static char *human_size(unsigned long long n, char *out, size_t outsz)
+{
+    if (n < 1024)
+        snprintf(out, outsz, _("%llu bytes"), n);
+    else if (n < 1024ULL * 1024)
+        snprintf(out, outsz, _("%.2f KiB"), n / 1024.0);
+    else if (n < 1024ULL * 1024 * 1024)
+        snprintf(out, outsz, _("%.2f MiB"), n / (1024.0 * 1024.0));
+    else
+        snprintf(out, outsz, _("%.2f GiB"),
+                 n / (1024.0 * 1024.0 * 1024.0));
+    return out;
+}
+
+static void print_count(unsigned long n, unsigned long long size)
+{
+    char hs[64];
+
+    if (n == 0)
+        printf(_("no messages"));
+    else
+        printf(ngettext("%lu message in %s", "%lu messages in %s", n), n,
+               human_size(size, hs, sizeof hs));
+}
+
+static void ev_status(void *ctx, const struct retrieve_status *st)
+{
+    char q1[256], q2[256];
+
+    if (log_level == LOG_QUIET)
+        return;
+    printf(_("%s at %s:\n"),
+           log_quote(q1, sizeof q1, st->user, strlen(st->user)),
+           log_quote(q2, sizeof q2, st->host, strlen(st->host)));
+    printf(_("new: "));
+    print_count(st->nnew, st->newsize);
+    printf(_(", total: "));
+    print_count(st->nmsgs, st->total);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void ev_decision(void *ctx, unsigned long msn, unsigned long n,
+                        enum retrieve_reason reason, bool deleted,
+                        bool keep)
+{
+    struct progress *p = ctx;
+    const char *why = reason == RETRIEVE_REASON_KILLSIZE ? "killsize"
+        : reason == RETRIEVE_REASON_SKIPSIZE ? "skipsize" : "filter";
+
+    if (!p->show)
+        return;
+    if (deleted)
+        printf(_("deleting message %lu of %lu (reason: %s)\n"), msn, n,
+               why);
+    else if (keep)
+        printf(_("skipping message %lu of %lu (reason: %s + keep)\n"),
+               msn, n, why);
+    else
+        printf(_("skipping message %lu of %lu (reason: %s)\n"), msn, n,
+               why);
+    fflush(stdout);
+}
+
+static void ev_mail_begin(void *ctx, unsigned long msn, unsigned long n,
+                          long long size)
+{
+    struct progress *p = ctx;
+    char hs[64];
+
+    if (!p->show)
+        return;
+    printf(_("retrieving message %lu of %lu (%s): "), msn, n,
+           human_size(size < 0 ? 0 : (unsigned long long)size, hs,
+                      sizeof hs));
+    printf("%3d%%", 0);
+    p->pct = 0;
+    p->back = 4;
+    fflush(stdout);
+}
+
+static void progress_to(struct progress *p, int pct)
+{
+    if (pct == p->pct)
+        return;
+    printf("%.*s%3d", p->back, "\b\b\b\b", pct);
+    p->pct = pct;
+    p->back = 3;
+    fflush(stdout);
+}
+
+static void ev_mail_progress(void *ctx, long long done, long long size)
+{
+    struct progress *p = ctx;
+    int pct;
+
+    if (!p->show || p->pct < 0 || size <= 0)
+        return;
+    pct = done >= size ? 100 : (int)(done * 100 / size);
+    /* 100 only once the mail is complete (our count has LF line ends,
+     * the server's size CRLF). */
+    progress_to(p, pct > 99 ? 99 : pct);
+}
+
+static void ev_mail_end(void *ctx, bool ok)
+{
+    struct progress *p = ctx;
+
+    if (!p->show || p->pct < 0)
+        return;
+    if (ok)
+        progress_to(p, 100);
+    printf("\n");
+    p->pct = -1;
+    fflush(stdout);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    transport_interrupted = 1;
+}
+
+/* SIGTERM, SIGINT and SIGHUP end the session cleanly: the flag makes the
+ * next interrupted read or write fail (no SA_RESTART), retrieve.c aborts
+ * the mail in progress and saves the UIDLs. */
+static void catch_signals(void)
+{
+    static bool done;
+    struct sigaction sa;
+
+    if (done)
+        return;
+    done = true;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static int run_retrieve(const struct cli *c, const struct account *a)
 {
-    (void)c;
-    log_error(_("account %s: mail retrieval is not yet supported by this "
-                "version"), a->id);
-    return EX_UNAVAILABLE;
+    struct progress p = { c->quiet == CLI_QUIET_NONE && !c->debug, -1, 0 };
+    struct retrieve_events ev = {
+        &p, ev_status, ev_decision, ev_mail_begin, ev_mail_progress,
+        ev_mail_end
+    };
+    enum retrieve_action act = c->action == CLI_ACTION_STATUS
+        ? RETRIEVE_STATUS : c->action == CLI_ACTION_AUTH ? RETRIEVE_AUTH
+        : RETRIEVE_FETCH;
+    struct mp_err e;
+    char q[MP_ERR_SERVER_MAX * 4 + 1];
+
+    catch_signals();
+    err_init(&e);
+    if (transport_interrupted)
+        return EX_TEMPFAIL;
+    if (retrieve_account(a, act, &ev, &e) == 0)
+        return EX_OK;
+    if (p.pct >= 0)
+        printf("\n");
+    fflush(stdout);
+    log_error("%s", e.msg);
+    if (e.server[0])
+        log_error(_("POP3 server message: %s"),
+                  log_quote(q, sizeof q, e.server, strlen(e.server)));
+    if (a->conffile)
+        log_error(_("error during mail retrieval (account %s from %s)"),
+                  a->id, a->conffile);
+    else
+        log_error(_("error during mail retrieval"));
+    return err_exitcode(e.kind);
 }
 
 /* TODO(retrieval issue): the --serverinfo report. */

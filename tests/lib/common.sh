@@ -10,7 +10,9 @@
 #   pass MSG / fail MSG    an unconditional result
 #   skip MSG               a test that passes with "# SKIP MSG"
 #   diag TEXT...           a "# " comment on stdout (the TAP driver logs it)
-#   skip_all REASON        print "1..0 # SKIP REASON" and exit 77
+#   skip_all REASON        print "1..0 # SKIP REASON" and exit 0: automake's
+#                          TAP driver counts that as SKIP (an exit status
+#                          of 77 would count as ERROR under the TAP driver)
 #   bail_out REASON        print "Bail out! REASON" and exit 99
 #   done_testing           exit 0 if every test passed and the count matches
 #                          the plan, 1 otherwise (call last)
@@ -129,7 +131,7 @@ diag_file()
 skip_all()
 {
     echo "1..0 # SKIP $1"
-    exit 77
+    exit 0
 }
 
 bail_out()

@@ -6,11 +6,11 @@
 : "${MPOPD:=${top_builddir:-.}/src/mpopd}"
 if [ ! -x "$MPOPD" ]; then
     echo "1..0 # SKIP $MPOPD not built"
-    exit 77
+    exit 0
 fi
 if ! command -v python3 >/dev/null 2>&1; then
     echo "1..0 # SKIP python3 not found"
-    exit 77
+    exit 0
 fi
 export MPOPD
 exec python3 - <<'PYEOF'

@@ -82,8 +82,13 @@ static int starttls(struct session *s, struct mp_err *e)
          * 2026-11-24); the session ends before anything else is sent. */
         return err_set(e, MP_EUNAVAIL, _("the POP3 server does not "
                        "support TLS via the STLS command"));
-    if (pop3_stls(s->pop3, e) != 0)
+    if (pop3_stls(s->pop3, e) != 0) {
+        /* -ERR leaves the session usable; the original exits
+         * EX_PROTOCOL then, whatever the RESP-CODE (1.4.18, 2026-11-24). */
+        if (pop3_state(s->pop3) != POP3_STATE_BROKEN)
+            e->kind = MP_EPROTO;
         return -1;
+    }
     if (start_tls(s, e) != 0)
         return -1;
     /* pop3_stls forgot the old capabilities; learn them anew. */

@@ -139,20 +139,22 @@ int session_open(struct session *s, const struct account *a,
     ap.get_password = get_password;
     ap.password_ctx = (void *)a;
     ap.tls = s->tls;
-    if (pop3_auth(s->pop3, &ap, e) != 0)
+    if (pop3_auth(s->pop3, &ap, e) != 0) {
+        /* A refused login leaves the session usable: say goodbye politely
+         * (nothing was deleted, so QUIT is harmless), keeping the first
+         * error.  Not after other failures: a server that misbehaved
+         * need not answer, and we would wait for the timeout. */
+        if (pop3_state(s->pop3) == POP3_STATE_AUTHORIZATION) {
+            struct mp_err e2;
+
+            err_init(&e2);
+            (void)pop3_quit(s->pop3, &e2);
+        }
         goto fail;
+    }
     return 0;
 
 fail:
-    /* A refused login leaves the session usable: say goodbye politely
-     * (nothing was deleted, so QUIT is harmless), keeping the first
-     * error. */
-    if (s->pop3 && pop3_state(s->pop3) == POP3_STATE_AUTHORIZATION) {
-        struct mp_err e2;
-
-        err_init(&e2);
-        (void)pop3_quit(s->pop3, &e2);
-    }
     pop3_session_free(&s->pop3);
     transport_close(&s->t);
     return -1;

@@ -47,6 +47,7 @@
 #include "envelope.h"
 #include "filter.h"
 #include "gettext.h"
+#include "journal.h"
 #include "pop3_client.h"
 #include "retrieve.h"
 #include "session.h"
@@ -92,6 +93,8 @@ struct retr {
     bool needs_from;
     struct uidls *u;
     struct uidls_list *list;
+    char *jpath;            /* the journal beside the UIDLs file */
+    struct journal *j;
     bool dirty;             /* the list changed since it was read/saved */
     long long now;
     unsigned long n;
@@ -313,6 +316,14 @@ static int sink_end(void *ctx, struct mp_err *e)
         r->opened = false;
         m->delivered = true;
         failpoint();
+        /* The delivery counts from now on, even if we are killed before
+         * the batch's UIDLs save: the next run replays the journal. */
+        if (r->j && m->uid
+            && journal_append(r->j, JOURNAL_DELIVERED, r->list->host,
+                              r->list->user, m->uid, m->first_seen, NULL,
+                              e) < 0)
+            return -1;
+        failpoint();
     }
     if (r->ev->mail_end)
         r->ev->mail_end(r->ev->ctx, true);
@@ -456,8 +467,15 @@ static void exit_save(struct retr *r, struct mp_err *e)
     struct mp_err e2;
 
     err_init(&e2);
-    if (sync_and_save(r, &e2) < 0 && e->kind == MP_EOK)
-        *e = e2;
+    if (sync_and_save(r, &e2) < 0) {
+        if (e->kind == MP_EOK)
+            *e = e2;
+        return;     /* the journal still holds what was delivered */
+    }
+    if (r->j) {
+        journal_close(&r->j);
+        journal_remove(r->jpath, &e2);
+    }
 }
 
 /* Queues DELE for every mail that may go now: delivered ones only once
@@ -526,17 +544,26 @@ static int open_uidls(struct retr *r, struct mp_err *e)
     const char *host = r->a->host ? r->a->host : r->a->socket_name;
     const char *user = r->a->user ? r->a->user : "";
     char *path;
+    size_t nev = 0;
     int rc;
 
     if (uidls_check_names(host, user, e) < 0)
         return -1;
     path = account_uidls_path(r->a);
     rc = uidls_open(path, r->now, &r->u, e);
+    r->jpath = journal_path(path);
     free(path);
     if (rc < 0)
         return -1;
     if (r->a->keep == KEEP_DURATION)
         r->u->format = UIDLS_FORMAT_TIMES;
+    /* A journal left by a killed run: its deliveries count. */
+    if (journal_replay(r->jpath, r->u, NULL, NULL, &nev, e) < 0)
+        return -1;
+    if (nev > 0) {
+        if (uidls_save(r->u, e) < 0 || journal_remove(r->jpath, e) < 0)
+            return -1;
+    }
     r->list = uidls_get(r->u, host, user, true);
     return 0;
 }
@@ -720,6 +747,8 @@ static void retr_clear(struct retr *r)
     if (r->uids)
         pop3_uids_free(&r->uids, r->n);
     deliver_free(&r->d);
+    journal_close(&r->j);
+    free(r->jpath);
     uidls_close(&r->u);
     buf_clear(&r->hdr);
     free(r->local_user);
@@ -750,6 +779,9 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     }
     if (action != RETRIEVE_AUTH && open_uidls(&r, e) < 0)
         goto out;
+    if (action == RETRIEVE_FETCH
+        && journal_open(r.jpath, &r.j, e) < 0)
+        goto out;
     if (session_open(&r.ses, a, SESSION_AUTH, e) < 0)
         goto out;
     r.ses_open = true;
@@ -773,6 +805,11 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     if (save_uids(&r, e) < 0)
         goto out;
     failpoint();
+    if (r.j) {
+        journal_close(&r.j);
+        if (journal_remove(r.jpath, e) < 0)
+            goto out;
+    }
 quit:
     r.ses_open = false;
     if (session_close(&r.ses, true, e) < 0)

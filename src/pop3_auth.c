@@ -191,8 +191,10 @@ int pop3_auth(struct pop3_session *s, const struct pop3_auth_params *p,
         if (methods[i].available(s))
             return methods[i].run(s, p, e);
     }
+    /* The original exits EX_UNAVAILABLE here, not EX_NOPERM (1.4.18,
+     * 2026-11-24), so this is MP_EUNAVAIL; nothing was sent. */
     if (!p->tls)
-        return err_set(e, MP_EINSECURE, _("cannot use a secure "
+        return err_set(e, MP_EUNAVAIL, _("cannot use a secure "
                        "authentication method; use TLS or choose a method "
                        "with the auth command"));
     return err_set(e, MP_EUNAVAIL, _("the POP3 server supports no "

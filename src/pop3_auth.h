@@ -32,7 +32,8 @@ struct pop3_auth_params {
  * send the password in clear (APOP when the greeting has a valid
  * timestamp); with TLS, USER (when CAPA lists USER or there is no CAPA),
  * else APOP.  Errors (-1, e filled):
- *   MP_EINSECURE  no method avoids sending the password in clear
+ *   MP_EUNAVAIL   no method avoids sending the password in clear (the
+ *                 original's EX_UNAVAILABLE; nothing was sent)
  *   MP_EUNAVAIL   the method asked for is unknown or the server lacks it
  *                 (APOP without a valid timestamp)
  *   MP_EAUTH      -ERR to USER, PASS or APOP, whatever its RESP-CODE (as

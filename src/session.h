@@ -37,8 +37,9 @@ struct session {
  * comes from secret_get_password().  On failure everything opened is
  * closed again and e says what failed, naming the account's host.  Errors:
  * those of net_connect, tls_start, pop3_greeting/capa/stls and pop3_auth;
- * MP_EINSECURE when STARTTLS is required and the server does not offer it
- * (or answers -ERR), before any credential was sent. */
+ * with `tls on` and STARTTLS, MP_EUNAVAIL when the server does not offer
+ * STLS and MP_EPROTO when it answers -ERR (the original's exit codes 69 and
+ * 76), in both cases before any credential was sent. */
 int session_open(struct session *s, const struct account *a,
                  enum session_until until, struct mp_err *e);
 

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,8 +23,9 @@
 #include "log.h"
 #include "net.h"
 #include "pop3d.h"
-#include "proc.h"
+#include "secret.h"
 #include "strparse.h"
+#include "tls_server.h"
 #include "transport.h"
 #include "xalloc.h"
 /* After log.h: <syslog.h> defines LOG_DEBUG as a macro, which would break
@@ -47,6 +47,13 @@
 #define AUTH_FORGET_SECONDS 300
 /* The longest password a passwordeval command or the prompt may give. */
 #define PASSWORD_MAX 1024
+/* How long a session that ended may spend on its goodbye: close_notify,
+ * and reading what the client still sends so our last reply is not lost
+ * to a reset. */
+#define LINGER_MS 2000
+/* How long the listener waits, after SIGTERM, for its sessions to end
+ * before it kills them. */
+#define TERM_GRACE_MS 5000
 
 enum log_mode { LOGM_NONE, LOGM_SYSLOG, LOGM_FILE };
 
@@ -70,10 +77,18 @@ static struct authgate *authgate;
 
 struct session_ctx {
     char peer[128];
+    const struct tls_server *tls;
 };
 
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_chld;
+/* The connection of this process's session (-1 in the listener).  A
+ * SIGTERM shuts it down from the handler: every wait of the session on it
+ * then returns at once, wherever the signal came (before a poll(), in a
+ * blocked write, in the TLS handshake), without a check of a flag that
+ * could race with the start of the wait. */
+static volatile sig_atomic_t session_in_fd = -1;
+static volatile sig_atomic_t session_out_fd = -1;
 
 static void mlog(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -150,10 +165,33 @@ static void session_log(void *ctx, enum pop3d_log_prio prio,
     mlog(p, "%s: %s", sc->peer, msg);
 }
 
+/* Makes fd useless to the session: a socket is shut down both ways (the
+ * client sees the end of the stream); a pipe (--inetd) is replaced by
+ * /dev/null, so that a read sees its end and a write goes nowhere.  Only
+ * async-signal-safe calls. */
+static void wake_fd(int fd)
+{
+    if (fd < 0)
+        return;
+    if (shutdown(fd, SHUT_RDWR) != 0 && errno == ENOTSOCK) {
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul >= 0) {
+            dup2(nul, fd);
+            close(nul);
+        }
+    }
+}
+
 static void on_term(int sig)
 {
+    int saved = errno;
+
     got_term = 1;
     transport_interrupted = 1;
+    wake_fd(session_in_fd);
+    if (session_out_fd != session_in_fd)
+        wake_fd(session_out_fd);
+    errno = saved;
 }
 
 static void on_chld(int sig)
@@ -194,111 +232,94 @@ static void print_help(void)
              "(default 16)\n"
              "  --timeout=SECONDS      close idle sessions after SECONDS "
              "(default 600)\n"
+             "  --tls-cert=FILE        the TLS certificate chain (PEM); "
+             "with --tls-key, every\n"
+             "                         connection starts with TLS "
+             "(implicit TLS, as on port 995)\n"
+             "  --tls-key=FILE         the private key of --tls-cert "
+             "(PEM)\n"
+             "  --starttls             with --tls-cert and --tls-key: "
+             "connections start in\n"
+             "                         plain text and offer STLS instead; "
+             "USER and PASS are\n"
+             "                         refused until TLS is on\n"
+             "  --tls-priorities=PRIO  GnuTLS priority string for TLS "
+             "sessions\n"
              "Each --auth option followed by a --maildir option defines one "
              "mailbox; at least\n"
              "one is required.\n"));
 }
 
-/* Reads the password of user from the output of `sh -c cmd`: the output
- * without its line end. */
-static char *password_eval(const char *user, const char *cmd,
+/* The password of user from `sh -c cmd` (see secret_eval).  In --inetd
+ * mode fds 0 and 2 may be the client's connection: the command gets
+ * /dev/null there instead, so it can neither read the client's bytes nor
+ * write to the client. */
+static char *password_eval(const char *user, const char *cmd, bool inetd,
                            struct mp_err *e)
 {
-    struct proc p;
-    struct proc_status st;
-    char buf[PASSWORD_MAX + 2];
-    size_t len = 0;
-    char *pw;
+    int saved[2] = { -1, -1 };
+    static const int fds[2] = { 0, 2 };
+    char *pw = NULL;
+    int r;
 
-    if (proc_start(&p, cmd, PROC_CAPTURE_STDOUT, e) != 0)
-        return NULL;
-    close(p.in_fd);
-    p.in_fd = -1;
-    for (;;) {
-        ssize_t n = read(p.out_fd, buf + len, sizeof buf - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof buf - 1)
-            break;
+    if (inetd) {
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        if (nul < 0) {
+            err_set_errno(e, MP_EOS, errno, _("cannot open %s"),
+                          "/dev/null");
+            return NULL;
+        }
+        for (int i = 0; i < 2; i++) {
+            saved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+            if (saved[i] >= 0)
+                dup2(nul, fds[i]);
+        }
+        close(nul);
     }
-    if (proc_wait(&p, &st, e) != 0) {
-        proc_clear(&p);
-        explicit_bzero(buf, sizeof buf);
-        return NULL;
-    }
-    proc_clear(&p);
-    if (!proc_status_ok(&st)) {
-        char how[128];
-        explicit_bzero(buf, sizeof buf);
-        err_set(e, MP_ECONFIG, _("the password command for user %s failed "
-                "(%s)"), user, proc_status_str(&st, how, sizeof how));
+    r = secret_eval(cmd, &pw, e);
+    for (int i = 0; i < 2; i++)
+        if (saved[i] >= 0) {
+            dup2(saved[i], fds[i]);
+            close(saved[i]);
+        }
+    if (r != 0) {
+        err_prefix(e, _("the password command for user %s: "), user);
         return NULL;
     }
-    if (len > PASSWORD_MAX) {
-        explicit_bzero(buf, sizeof buf);
-        err_set(e, MP_ECONFIG, _("the password command for user %s gave "
-                "more than %d bytes"), user, PASSWORD_MAX);
-        return NULL;
-    }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        len--;
-    buf[len] = '\0';
-    if (len == 0 || memchr(buf, '\0', len) || strpbrk(buf, "\r\n")) {
-        explicit_bzero(buf, sizeof buf);
-        err_set(e, MP_ECONFIG, _("the password command for user %s gave "
-                "no usable password"), user);
-        return NULL;
-    }
-    pw = xstrdup(buf);
-    explicit_bzero(buf, sizeof buf);
     return pw;
 }
 
-/* Asks for the password of user on the terminal, without echo. */
-static char *password_prompt(const char *user, struct mp_err *e)
+/* The password of user for one --auth option: from its command, else asked
+ * for on the terminal.  The system key ring (issue 6) belongs between the
+ * two once keyring.c offers a lookup; until then it is not asked. */
+static char *password_get(const char *user, const char *cmd, bool inetd,
+                          struct mp_err *e)
 {
-    struct termios old, quiet;
-    char buf[PASSWORD_MAX + 2];
-    bool restore = false;
-    size_t len;
     char *pw = NULL;
-    FILE *tty;
-    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 
-    if (fd < 0) {
-        err_set(e, MP_ECONFIG, _("no password command for user %s and no "
-                "terminal to ask for the password"), user);
-        return NULL;
+    if (cmd) {
+        pw = password_eval(user, cmd, inetd, e);
+    } else {
+        char *prompt = xasprintf(_("password for mpopd user %s: "), user);
+        int r = secret_prompt(prompt, &pw, e);
+
+        free(prompt);
+        if (r != 0) {
+            err_prefix(e, _("no password for mpopd user %s: "), user);
+            return NULL;
+        }
     }
-    tty = fdopen(fd, "r+");
-    if (!tty) {
-        close(fd);
-        err_set_errno(e, MP_EOS, errno, _("cannot use the terminal"));
-        return NULL;
-    }
-    fprintf(tty, _("password for mpopd user %s: "), user);
-    fflush(tty);
-    if (tcgetattr(fd, &old) == 0) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
-    }
-    if (fgets(buf, sizeof buf, tty)) {
-        len = strcspn(buf, "\r\n");
-        buf[len] = '\0';
-        if (len > 0 && len <= PASSWORD_MAX)
-            pw = xstrdup(buf);
-    }
-    if (restore)
-        tcsetattr(fd, TCSAFLUSH, &old);
-    fputc('\n', tty);
-    fclose(tty);
-    explicit_bzero(buf, sizeof buf);
     if (!pw)
-        err_set(e, MP_ECONFIG, _("no password given for user %s"), user);
+        return NULL;
+    /* USER/PASS carry one line of at most POP3D_CMD_LINE_MAX bytes. */
+    if (pw[0] == '\0' || strlen(pw) > PASSWORD_MAX || strpbrk(pw, "\r\n")) {
+        xfree_secret(&pw);
+        err_set(e, MP_ECONFIG, _("the password for user %s is empty, "
+                "longer than %d bytes or more than one line"), user,
+                PASSWORD_MAX);
+        return NULL;
+    }
     return pw;
 }
 
@@ -380,30 +401,65 @@ static int write_port_file(const char *file, int port, struct mp_err *e)
     return 0;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Closing a socket that still holds unread input sends a reset, and the
  * client may then lose our last reply (the -ERR that explains why the
- * session ends).  So the sending side is shut down first, and what the
- * client still sends is read and dropped for a moment. */
+ * session ends).  So TLS says close_notify, the sending side is shut down,
+ * and what the client still sends is read and dropped, for at most
+ * LINGER_MS in all: a client that keeps sending cannot keep the process. */
 static void linger_close(struct transport *t)
 {
-    if (t->fd >= 0 && t->fd == t->out_fd && shutdown(t->fd, SHUT_WR) == 0) {
-        char buf[4096];
-        size_t total = 0;
-        struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+    long long deadline = mono_ms() + LINGER_MS;
 
-        while (total < 256 * 1024 && !transport_interrupted
-               && poll(&pfd, 1, 1000) > 0) {
+    if (t->timeout_ms <= 0 || t->timeout_ms > LINGER_MS)
+        t->timeout_ms = LINGER_MS;
+    if (t->ops && t->ops->close) {
+        /* close_notify (TLS) while the fd still writes; transport_close
+         * below then only closes the fds. */
+        t->ops->close(t);
+        t->ops = NULL;
+    }
+    if (t->fd >= 0 && t->fd == t->out_fd && !transport_interrupted
+        && shutdown(t->fd, SHUT_WR) == 0) {
+        char buf[4096];
+        struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+        long long left;
+
+        while (!transport_interrupted
+               && (left = deadline - mono_ms()) > 0
+               && poll(&pfd, 1, (int)left) > 0) {
             ssize_t n = read(t->fd, buf, sizeof buf);
             if (n <= 0)
                 break;
-            total += (size_t)n;
         }
     }
     transport_close(t);
 }
 
+static int session_starttls(void *ctx, struct transport *t, struct mp_err *e)
+{
+    struct session_ctx *sc = ctx;
+    char desc[128];
+
+    if (tls_server_start(t, sc->tls, e) != 0)
+        return -1;
+    mlog(LOG_INFO, _("%s: TLS started (%s)"), sc->peer,
+         tls_server_describe(t, desc, sizeof desc));
+    return 0;
+}
+
+/* One session on in_fd/out_fd.  tls: the server's credentials, or NULL;
+ * implicit: the handshake comes first (else STLS is offered). */
 static int run_session(int in_fd, int out_fd, int timeout,
-                       const struct pop3d_config *base)
+                       const struct pop3d_config *base,
+                       const struct tls_server *tls, bool implicit)
 {
     struct session_ctx sc;
     struct pop3d_config cfg = *base;
@@ -412,10 +468,26 @@ static int run_session(int in_fd, int out_fd, int timeout,
     int ret;
 
     net_describe_peer(in_fd, sc.peer, sizeof sc.peer);
+    sc.tls = tls;
     cfg.ctx = &sc;
     err_init(&e);
     transport_plain_init(&t, in_fd, out_fd, timeout);
     mlog(LOG_INFO, _("%s: session started"), sc.peer);
+    if (tls && implicit) {
+        char desc[128];
+
+        if (tls_server_start(&t, tls, &e) != 0) {
+            mlog(e.kind == MP_EIO || e.kind == MP_ESIGNAL ? LOG_INFO
+                 : LOG_NOTICE, _("%s: session ended: %s"), sc.peer, e.msg);
+            transport_close(&t);
+            return err_exitcode(e.kind);
+        }
+        mlog(LOG_INFO, _("%s: TLS started (%s)"), sc.peer,
+             tls_server_describe(&t, desc, sizeof desc));
+        cfg.secure = true;
+    } else if (tls) {
+        cfg.starttls = session_starttls;
+    }
     ret = pop3d_session(&t, &cfg, &e);
     if (ret != 0)
         mlog(e.kind == MP_EIO ? LOG_INFO : LOG_NOTICE,
@@ -439,8 +511,50 @@ static void reap(pid_t *kids, size_t max, size_t *active)
             }
 }
 
+/* Ends the sessions after the listener's SIGTERM: each gets SIGTERM
+ * (its handler shuts its connection down, so it ends at once whatever it
+ * was waiting for); those still running after TERM_GRACE_MS are killed.
+ * Sessions that end without QUIT delete nothing, so this is safe. */
+static void end_sessions(pid_t *kids, size_t max, size_t *active)
+{
+    long long deadline = mono_ms() + TERM_GRACE_MS;
+    bool killed = false;
+
+    for (size_t i = 0; i < max; i++)
+        if (kids[i] > 0)
+            kill(kids[i], SIGTERM);
+    while (*active > 0) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            struct timespec ts = { 0, 20 * 1000000L };
+
+            if (!killed && mono_ms() >= deadline) {
+                for (size_t i = 0; i < max; i++)
+                    if (kids[i] > 0)
+                        kill(kids[i], SIGKILL);
+                mlog(LOG_WARNING, _("sessions did not end in time: "
+                     "killed"));
+                killed = true;
+            }
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        for (size_t i = 0; i < max; i++)
+            if (kids[i] == pid) {
+                kids[i] = 0;
+                (*active)--;
+            }
+    }
+}
+
 static int serve(int lfd, int timeout, size_t max_sessions,
-                 const struct pop3d_config *cfg)
+                 const struct pop3d_config *cfg,
+                 const struct tls_server *tls, bool implicit)
 {
     pid_t *kids = xcalloc(max_sessions, sizeof *kids);
     size_t active = 0;
@@ -483,6 +597,10 @@ static int serve(int lfd, int timeout, size_t max_sessions,
         fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0)
             continue;
+        if (got_term) {
+            close(fd);
+            break;
+        }
         if (got_chld) {
             got_chld = 0;
             reap(kids, max_sessions, &active);
@@ -510,8 +628,11 @@ static int serve(int lfd, int timeout, size_t max_sessions,
             close(lfd);
             sa.sa_handler = SIG_DFL;
             sigaction(SIGCHLD, &sa, NULL);
+            /* Before the signals are unblocked: a SIGTERM the listener
+             * sent already is pending and must find the fd. */
+            session_in_fd = session_out_fd = fd;
             sigprocmask(SIG_SETMASK, &none, NULL);
-            code = run_session(fd, fd, timeout, cfg);
+            code = run_session(fd, fd, timeout, cfg, tls, implicit);
             _exit(code);
         }
         close(fd);
@@ -523,24 +644,8 @@ static int serve(int lfd, int timeout, size_t max_sessions,
         active++;
     }
     close(lfd);
-    /* Sessions that end without QUIT delete nothing: stopping them is
-     * safe. */
-    for (size_t i = 0; i < max_sessions; i++)
-        if (kids[i] > 0)
-            kill(kids[i], SIGTERM);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    while (active > 0) {
-        pid_t pid = waitpid(-1, NULL, 0);
-        if (pid < 0 && errno == EINTR)
-            continue;
-        if (pid < 0)
-            break;
-        for (size_t i = 0; i < max_sessions; i++)
-            if (kids[i] == pid) {
-                kids[i] = 0;
-                active--;
-            }
-    }
+    end_sessions(kids, max_sessions, &active);
     mlog(LOG_INFO, _("terminated"));
     free(kids);
     return 0;
@@ -549,7 +654,7 @@ static int serve(int lfd, int timeout, size_t max_sessions,
 enum {
     OPT_VERSION = 256, OPT_HELP, OPT_INETD, OPT_INTERFACE, OPT_PORT,
     OPT_PORT_FILE, OPT_LOG, OPT_AUTH, OPT_MAILDIR, OPT_MAX_SESSIONS,
-    OPT_TIMEOUT
+    OPT_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_STARTTLS, OPT_TLS_PRIORITIES
 };
 
 static const struct option options[] = {
@@ -564,6 +669,15 @@ static const struct option options[] = {
     { "maildir", required_argument, NULL, OPT_MAILDIR },
     { "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+    { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+    /* New beyond the original mpopd, which has no TLS.  --tls-cert and
+     * --tls-key alone mean implicit TLS (Mailpit's --pop3-tls-cert and
+     * --pop3-tls-key do the same); --starttls offers RFC 2595 STLS on a
+     * plain connection instead and refuses USER/PASS until TLS is on, so
+     * that no password ever travels in the clear. */
+    { "starttls", no_argument, NULL, OPT_STARTTLS },
+    { "tls-priorities", required_argument, NULL, OPT_TLS_PRIORITIES },
     { NULL, 0, NULL, 0 }
 };
 
@@ -580,6 +694,9 @@ int main(int argc, char *argv[])
     unsigned long long port = DEFAULT_PORT, max_sessions =
         DEFAULT_MAX_SESSIONS, timeout = DEFAULT_TIMEOUT;
     const char *port_file = NULL, *log_arg = "none";
+    const char *tls_cert = NULL, *tls_key = NULL, *tls_prio = NULL;
+    bool starttls = false;
+    struct tls_server *tls = NULL;
     struct box_opt *opts = NULL;
     size_t nopts = 0;
     bool pending_auth = false;
@@ -638,6 +755,18 @@ int main(int argc, char *argv[])
                 ret = err_exitcode(MP_EUSAGE);
                 goto out;
             }
+            break;
+        case OPT_TLS_CERT:
+            tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            tls_key = optarg;
+            break;
+        case OPT_STARTTLS:
+            starttls = true;
+            break;
+        case OPT_TLS_PRIORITIES:
+            tls_prio = optarg;
             break;
         case OPT_AUTH: {
             const char *comma = strchr(optarg, ',');
@@ -703,6 +832,25 @@ int main(int argc, char *argv[])
         ret = err_exitcode(MP_EUSAGE);
         goto out;
     }
+    if (!tls_cert != !tls_key) {
+        log_error(_("--tls-cert and --tls-key must be given together"));
+        ret = err_exitcode(MP_EUSAGE);
+        goto out;
+    }
+    if ((starttls || tls_prio) && !tls_cert) {
+        log_error(_("%s needs --tls-cert and --tls-key"),
+                  starttls ? "--starttls" : "--tls-priorities");
+        ret = err_exitcode(MP_EUSAGE);
+        goto out;
+    }
+    /* Before any fork: every session shares the loaded credentials, and
+     * a bad file is reported at start, not per connection. */
+    if (tls_cert && tls_server_new(tls_cert, tls_key, tls_prio, &tls, &e)
+        != 0) {
+        log_error("%s", e.msg);
+        ret = err_exitcode(e.kind);
+        goto out;
+    }
 
     if (strcmp(log_arg, "none") == 0) {
         log_mode = LOGM_NONE;
@@ -724,9 +872,7 @@ int main(int argc, char *argv[])
     /* Passwords are obtained once, at start-up. */
     boxes = xcalloc(nopts, sizeof *boxes);
     for (size_t i = 0; i < nopts; i++) {
-        char *pw = opts[i].eval ? password_eval(opts[i].user, opts[i].eval,
-                                                &e)
-                                : password_prompt(opts[i].user, &e);
+        char *pw = password_get(opts[i].user, opts[i].eval, inetd, &e);
         if (!pw) {
             log_error("%s", e.msg);
             ret = err_exitcode(e.kind);
@@ -762,9 +908,11 @@ int main(int argc, char *argv[])
         memset(&sa, 0, sizeof sa);
         sigemptyset(&sa.sa_mask);
         sa.sa_handler = on_term;
+        session_in_fd = 0;
+        session_out_fd = 1;
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
-        ret = run_session(0, 1, (int)timeout, &cfg);
+        ret = run_session(0, 1, (int)timeout, &cfg, tls, !starttls);
     } else {
         int bound = 0;
         int lfd = listen_on(iface, (int)port, &bound, &e);
@@ -781,7 +929,8 @@ int main(int argc, char *argv[])
             goto out;
         }
         mlog(LOG_INFO, _("listening on %s port %d"), iface, bound);
-        ret = serve(lfd, (int)timeout, (size_t)max_sessions, &cfg);
+        ret = serve(lfd, (int)timeout, (size_t)max_sessions, &cfg, tls,
+                    !starttls);
         if (port_file)
             unlink(port_file);
     }
@@ -798,6 +947,7 @@ out:
     }
     free(boxes);
     free(opts);
+    tls_server_free(&tls);
     if (log_fd >= 0)
         close(log_fd);
     return ret;

@@ -37,6 +37,7 @@ struct session {
     struct pop3d_store store;
     bool store_open;
     bool quit;
+    bool secure;                        /* TLS is on */
     unsigned bad;                       /* consecutive invalid commands */
     char out[OUT_SIZE];
     size_t outlen;
@@ -180,35 +181,77 @@ static void sleep_ms(unsigned ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
+    /* A SIGTERM that came before the sleep would not interrupt it. */
+    if (transport_interrupted)
+        return;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR
            && !transport_interrupted)
         ;
 }
 
+/* RFC 2595 §4 and §2.1: before TLS, a server offering STLS lists it and
+ * does not offer plaintext logins (which it refuses until TLS is on). */
+static bool plaintext_refused(const struct session *s)
+{
+    return s->cfg->starttls && !s->secure;
+}
+
 static int cmd_capa(struct session *s, const struct pop3d_cmd *cmd)
 {
-    /* STLS joins this list once a TLS layer exists. */
-    static const char capa[] =
-        "+OK capability list follows\r\n"
-        "USER\r\n"
-        "UIDL\r\n"
-        "TOP\r\n"
-        "PIPELINING\r\n"
-        "RESP-CODES\r\n"
-        "AUTH-RESP-CODE\r\n"
-        "IMPLEMENTATION mpopd\r\n"
-        ".\r\n";
+    int ret = reply(s, "+OK capability list follows");
 
-    return out_add(s, capa, sizeof capa - 1);
+    if (ret == 0 && !plaintext_refused(s))
+        ret = reply(s, "USER");
+    if (ret == 0 && s->state == POP3D_AUTHORIZATION && plaintext_refused(s))
+        ret = reply(s, "STLS");
+    if (ret == 0) {
+        static const char rest[] =
+            "UIDL\r\n"
+            "TOP\r\n"
+            "PIPELINING\r\n"
+            "RESP-CODES\r\n"
+            "AUTH-RESP-CODE\r\n"
+            "IMPLEMENTATION mpopd\r\n"
+            ".\r\n";
+        ret = out_add(s, rest, sizeof rest - 1);
+    }
+    return ret;
 }
 
 static int cmd_stls(struct session *s, const struct pop3d_cmd *cmd)
 {
-    return reply(s, "-ERR TLS is not available");
+    if (!s->cfg->starttls)
+        return reply(s, "-ERR TLS is not available");
+    if (s->secure)
+        return reply(s, "-ERR TLS is already active");
+    /* RFC 2595 §4: the client must not pipeline after STLS.  Bytes that
+     * are already here were sent before our +OK: a command smuggled in
+     * the clear to run after the handshake (CVE-2011-0411 style).  Nothing
+     * read before TLS may be used, so the session ends. */
+    if (linereader_buffered(&s->lr) != 0) {
+        reply(s, "-ERR data received after STLS");
+        flush(s);
+        return err_set(s->e, MP_EPROTO, _("the client sent data after STLS "
+                       "before the TLS handshake"));
+    }
+    if (reply(s, "+OK begin TLS negotiation") != 0 || flush(s) != 0)
+        return -1;
+    if (s->cfg->starttls(s->cfg->ctx, s->t, s->e) != 0)
+        return -1;
+    s->secure = true;
+    /* Forget everything said in the clear. */
+    s->user_given = false;
+    s->user = NULL;
+    s->user_name[0] = '\0';
+    s->bad = 0;
+    return 0;
 }
 
 static int cmd_user(struct session *s, const struct pop3d_cmd *cmd)
 {
+    if (plaintext_refused(s))
+        return reply(s, "-ERR [AUTH] plaintext authentication disabled: "
+                     "use STLS first");
     s->user = NULL;
     for (size_t i = 0; i < s->cfg->nboxes; i++)
         if (span_eq(cmd->arg, s->cfg->boxes[i].user))
@@ -226,6 +269,9 @@ static int cmd_pass(struct session *s, const struct pop3d_cmd *cmd)
     uint64_t size;
     struct mp_err e2;
 
+    if (plaintext_refused(s))
+        return reply(s, "-ERR [AUTH] plaintext authentication disabled: "
+                     "use STLS first");
     if (!s->user_given)
         return reply(s, "-ERR USER first");
     s->user_given = false;
@@ -561,6 +607,7 @@ int pop3d_session(struct transport *t, const struct pop3d_config *cfg,
     s->cfg = cfg;
     s->e = e;
     s->state = POP3D_AUTHORIZATION;
+    s->secure = cfg->secure;
     s->store.dir_fd = -1;
     s->store.sub_fd[0] = s->store.sub_fd[1] = -1;
     linereader_init(&s->lr, t, LINE_HARD_MAX);

@@ -1,6 +1,14 @@
 /* One mpopd session (RFC 1939, with RFC 2449 CAPA, PIPELINING and
- * RESP-CODES, RFC 3206 [AUTH] and [SYS/TEMP]) over a struct transport, so
- * that a TLS layer can slot in under it without the session knowing.
+ * RESP-CODES, RFC 3206 [AUTH] and [SYS/TEMP], RFC 2595 STLS) over a struct
+ * transport, so that a TLS layer can slot in under it without the session
+ * knowing.
+ *
+ * TLS: with implicit TLS the caller runs the handshake before the session
+ * and sets `secure`.  With STLS (a `starttls` callback) CAPA lists STLS in
+ * the AUTHORIZATION state until TLS is on, USER and PASS are refused until
+ * then, and an STLS line followed by anything already received (a
+ * pipelined command, or plaintext injected before the handshake) ends the
+ * session: after STLS nothing read in the clear may be used.
  *
  * States: AUTHORIZATION (USER, PASS, QUIT, CAPA, STLS only), TRANSACTION
  * after a successful PASS that could lock and scan the mailbox, UPDATE
@@ -58,6 +66,12 @@ struct pop3d_config {
     /* A translated, single-line log message (may be NULL: no logging).
      * Untrusted text in it (user names) is already quoted. */
     void (*log)(void *ctx, enum pop3d_log_prio prio, const char *msg);
+    /* Offers STLS when not NULL: runs the server TLS handshake on t after
+     * the +OK went out, upgrading it in place; returns 0, or -1 with e
+     * filled (the session then ends). */
+    int (*starttls)(void *ctx, struct transport *t, struct mp_err *e);
+    /* The transport is TLS from the start (implicit TLS). */
+    bool secure;
     void *ctx;
 };
 

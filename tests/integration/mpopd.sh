@@ -372,6 +372,49 @@ try:
     ok(c.eof(), "open sessions end with the listener")
     c.close()
 
+    # ---- SIGTERM at the worst moments -------------------------------------
+    # Right after the greeting the session is about to wait for a command: a
+    # signal that lands before its poll() starts must still end it (it once
+    # hung the listener under a loaded parallel `make check`).
+    mdt = make_maildir("mdterm")
+    put(mdt, "new", "1.big.host", b"Subject: big\n\n"
+        + (b"x" * 70 + b"\n") * 120000)
+    slow = []
+    for i in range(20):
+        p, port, pf, log = start(boxes=[("u", "p", mdt)])
+        c = Client(port)
+        c.line()
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        el = time.monotonic() - t0
+        if el > 3:
+            slow.append("%.1f" % el)
+        c.close()
+    ok(not slow, "SIGTERM right after a greeting, 20 times: the listener "
+       "always ends at once (slow: %s)" % ", ".join(slow))
+    # A session blocked writing a big mail to a client that does not read.
+    p, port, pf, log = start(boxes=[("u", "p", mdt)])
+    c, r = login(port)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.send(b"RETR 1\r\n")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    ok(rc == 0 and time.monotonic() - t0 < 3,
+       "SIGTERM ends a session blocked in a write")
+    c.close()
+    ok(os.path.exists(os.path.join(mdt, "new", "1.big.host")),
+       "a session ended by SIGTERM deletes nothing")
+
     # ---- session limit ---------------------------------------------------
     md2 = make_maildir("md2")
     p, port, pf, log = start("--max-sessions=2", boxes=[("u", "p", md2)])

@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """Helpers for the benchmark scripts (see bench/README).
 
-    benchlib.py measure OUTFILE CMD...
-        run CMD (stdin /dev/null, stdout+stderr to OUTFILE) and print
-        "WALL USER SYS MAXRSS_KIB EXIT" for that child alone (wait4).
+    (measuring a client is bench/measure.c's job: see there why)
     benchlib.py gen DIR COUNT SIZE [FIRST]
         write COUNT mails of exactly SIZE bytes (LF line ends, as a maildir
         holds them) into DIR/new, named so dovecot trusts their size (S=).
@@ -31,27 +29,6 @@ import resource
 import socket
 import sys
 import time
-
-
-def measure(out, cmd):
-    t0 = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            nul = os.open("/dev/null", os.O_RDONLY)
-            os.dup2(nul, 0)
-            os.execvp(cmd[0], cmd)
-        except OSError as e:
-            os.write(2, ("exec %s: %s\n" % (cmd[0], e)).encode())
-        os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.monotonic() - t0
-    rc = os.waitstatus_to_exitcode(status)
-    print("%.4f %.4f %.4f %d %d" % (wall, ru.ru_utime, ru.ru_stime,
-                                    ru.ru_maxrss, rc))
 
 
 def body_lines(size, seed):
@@ -253,9 +230,7 @@ def main():
     if not a:
         sys.exit(__doc__)
     c = a[0]
-    if c == "measure":
-        measure(a[1], a[2:])
-    elif c == "gen":
+    if c == "gen":
         gen(a[1], int(a[2]), int(a[3]), int(a[4]) if len(a) > 4 else 1)
     elif c == "genbig":
         genbig(a[1], int(a[2]))

@@ -115,13 +115,23 @@ bench_maildir()
     mkdir -p "$1/new" "$1/cur" "$1/tmp"
 }
 
-# bench_run LOG CMD...: run CMD (bounded by RUN_LIMIT) and print
+# The launcher that measures a client (bench/measure.c), built once per
+# benchmark into $T.
+BENCH_MEASURE=$T/measure
+if ! gcc -O2 -o "$BENCH_MEASURE" "$BENCH_DIR/measure.c" 2>"$T/measure.err"
+then
+    echo "bench: cannot compile bench/measure.c:" >&2
+    cat "$T/measure.err" >&2
+    exit 1
+fi
+
+# bench_run LOG CMD...: run CMD (killed after RUN_LIMIT seconds) and print
 # "WALL USER SYS MAXRSS_KIB EXIT" for it (the child only, via wait4).
 bench_run()
 {
     local log=$1
     shift
-    $BL measure "$log" timeout "$RUN_LIMIT" "$@"
+    "$BENCH_MEASURE" "$RUN_LIMIT" "$log" "$@"
 }
 
 # bench_median X...

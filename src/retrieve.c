@@ -576,6 +576,9 @@ static int list_mails(struct retr *r, struct mp_err *e)
 
     if (pop3_stat(r->ses.pop3, &r->n, &r->total, e) < 0)
         return -1;
+    /* Before anything else can fail: the error paths (exit_save,
+     * retr_clear) walk r->m[0 .. r->n). */
+    r->m = xcalloc(r->n ? r->n : 1, sizeof *r->m);
     if (pop3_list_all(r->ses.pop3, r->n, &r->sizes, e) < 0)
         return -1;
     if (r->n > 0 && pop3_uidl_all(r->ses.pop3, r->n, &r->uids, e) < 0) {
@@ -589,7 +592,6 @@ static int list_mails(struct retr *r, struct mp_err *e)
         err_init(e);
         r->uids = NULL;
     }
-    r->m = xcalloc(r->n ? r->n : 1, sizeof *r->m);
     memset(&st, 0, sizeof st);
     for (i = 0; i < r->n; i++) {
         struct mail *m = &r->m[i];

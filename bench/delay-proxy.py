@@ -2,7 +2,7 @@
 """Delaying TCP proxy on loopback: adds a fixed one-way delay to every byte.
 
     delay-proxy.py --listen-port-file=F --target=PORT [--delay-ms=25]
-                   [--stats=FILE]
+                   [--stats=FILE] [--trace=FILE]
     delay-proxy.py --selftest [--delay-ms=25]
 
 Every chunk read from either side is held for DELAY ms and then written to
@@ -56,7 +56,7 @@ class Link:
                 data = b""
             now = time.monotonic()
             if data:
-                self.on_read(now)
+                self.on_read(now, data)
             with self.cv:
                 # Bounded memory: a slow receiver stalls the sender.
                 while self.queued > self.limit:
@@ -99,8 +99,9 @@ class Link:
 
 
 class Conn:
-    def __init__(self, client, target, delay, stats, rtt):
+    def __init__(self, client, target, delay, stats, rtt, trace=None):
         self.client, self.target, self.delay = client, target, delay
+        self.trace = trace
         self.stats, self.rtt = stats, rtt
         self.lock = threading.Lock()
         self.start = time.monotonic()
@@ -108,10 +109,14 @@ class Conn:
         self.last_c = self.start   # time of the client's last chunk
         self.got_new = False       # server data delivered since then
 
-    def client_read(self, now):
+    def client_read(self, now, data=b""):
         with self.lock:
             if self.got_new and now - self.last_c >= self.rtt / 2:
                 self.rounds += 1
+                if self.trace:
+                    with open(self.trace, "a") as f:
+                        f.write("round %d at %.3f s: %r\n" % (
+                            self.rounds, now - self.start, data[:60]))
             self.got_new = False
             self.last_c = now
 
@@ -131,7 +136,7 @@ class Conn:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         up = Link(self.client, server, self.delay, self.client_read,
                   lambda t: None)
-        down = Link(server, self.client, self.delay, lambda t: None,
+        down = Link(server, self.client, self.delay, lambda t, d=b"": None,
                     self.server_sent)
         up.start()
         down.start()
@@ -160,7 +165,8 @@ def serve(args):
     delay = args.delay_ms / 1000.0
     while True:
         c, _ = ls.accept()
-        conn = Conn(c, args.target, delay, args.stats, 2 * delay)
+        conn = Conn(c, args.target, delay, args.stats, 2 * delay,
+                    args.trace)
         threading.Thread(target=conn.run, daemon=True).start()
 
 
@@ -186,7 +192,7 @@ def selftest(args):
     sf = pf + ".stats"
     a = argparse.Namespace(listen_port=0, listen_port_file=pf,
                            target=es.getsockname()[1],
-                           delay_ms=args.delay_ms, stats=sf)
+                           delay_ms=args.delay_ms, stats=sf, trace=None)
     threading.Thread(target=serve, args=(a,), daemon=True).start()
     while not os.path.exists(pf):
         time.sleep(0.01)
@@ -245,6 +251,8 @@ def main():
     p.add_argument("--target", type=int)
     p.add_argument("--delay-ms", type=float, default=25.0)
     p.add_argument("--stats")
+    p.add_argument("--trace", help="append each round's time and the "
+                   "start of the client's chunk to this file")
     p.add_argument("--selftest", action="store_true")
     args = p.parse_args()
     if args.selftest:

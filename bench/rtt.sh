@@ -8,7 +8,8 @@
 #   bench/rtt.sh [MAILS...]        (default: 20 200)
 #
 # Environment: MPOP, ORIG_MPOP, BUILD (see lib.sh), DELAY_MS (one way,
-# default 25).
+# default 25), RTT_TRACE=DIR (keep, per client, when each round started and
+# what the client sent then: DIR/CLIENT-MODE-MAILS.txt).
 . "$(dirname "$0")/lib.sh"
 
 DELAY_MS=${DELAY_MS:-25}
@@ -24,7 +25,7 @@ timeout 30 python3 "$BENCH_DIR/delay-proxy.py" --selftest \
     --delay-ms="$DELAY_MS" || exit 1
 python3 "$BENCH_DIR/delay-proxy.py" --target="$DOVECOT_PORT" \
     --delay-ms="$DELAY_MS" --listen-port-file="$T/proxy.port" \
-    --stats="$T/proxy.stats" 2>"$T/proxy.err" &
+    --stats="$T/proxy.stats" --trace="$T/proxy.trace" 2>"$T/proxy.err" &
 PROXY_PID=$!
 at_exit "kill $PROXY_PID"
 wait_file "$T/proxy.port" 10 || { echo "bench: proxy did not start" >&2; exit 1; }
@@ -66,7 +67,7 @@ one_client()
     bench_maildir "$T/md"
     # getmail refuses to deliver as root: it delivers as the mail user
     [ "$name" != getmail ] || bench_own "$T/md"
-    rm -f "$T/uidls" "$T/fm.ids" "$T/proxy.stats"
+    rm -f "$T/uidls" "$T/fm.ids" "$T/proxy.stats" "$T/proxy.trace"
     rm -rf "$T/gm"
     mkdir -p "$T/gm"
     m=$(bench_run "$T/out" "$@")
@@ -74,6 +75,10 @@ one_client()
     rc=$(echo "$m" | cut -d' ' -f5)
     read -r rounds conns <<<"$(proxy_rounds)"
     got=$(bench_count_new "$T/md")
+    if [ -n "${RTT_TRACE:-}" ]; then
+        mkdir -p "$RTT_TRACE"
+        cp "$T/proxy.trace" "$RTT_TRACE/$name-${mode#-}-$mails.txt" 2>/dev/null
+    fi
     if [ "$rc" -ne 0 ]; then
         note="exit $rc: $(grep -v '^ *$' "$T/out" | tail -n 1 | cut -c1-60)"
     fi

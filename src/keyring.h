@@ -1,0 +1,30 @@
+/* The system key ring (Secret Service, through libsecret when built with
+ * HAVE_LIBSECRET).  Entries are those the original mpop reads, so a
+ * password stored for it, e.g. with
+ *     secret-tool store --label=mpop host HOST service pop3 user USER
+ * is found: first the schema "de.marlam.mpop.password" with the
+ * attributes host, service ("pop3") and user, then the generic network
+ * schema ("org.gnome.keyring.NetworkPassword") with user, protocol
+ * ("pop3") and server, as the older libgnome-keyring stored them.  The
+ * schema name itself is not matched (the original's lookup does not),
+ * so the secret-tool entry above, which has another schema, is found. */
+#ifndef MPOP_KEYRING_H
+#define MPOP_KEYRING_H
+
+#include <stdbool.h>
+
+#include "err.h"
+
+/* Whether this build can use a key ring at all. */
+bool keyring_available(void);
+
+/* Looks up the password for user at host.  Returns 1 with *password_r (a
+ * new string; wipe and free with xfree_secret()), or 0 when there is no
+ * entry, no key ring service, or no key ring support in this build.  Key
+ * ring errors (no session bus, no daemon, a dismissed unlock prompt) are
+ * "not found", as in the original: the next source is asked.  e is for
+ * future use; this never returns -1 today. */
+int keyring_lookup(const char *host, const char *user, char **password_r,
+                   struct mp_err *e);
+
+#endif

@@ -1,0 +1,360 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gettext.h"
+#include "runlog.h"
+#include "xalloc.h"
+
+/* The JSON of one account holds one small object per mail; a mailbox of
+ * a million mails stays far below this. */
+#define JSON_MAX (256u * 1024 * 1024)
+#define LINE_MAX_LEN 4096
+
+static double now_mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int runlog_open(struct runlog *l, const char *spec, struct mp_err *e)
+{
+    l->dest = RUNLOG_NONE;
+    l->fd = -1;
+    if (!spec || !*spec || strcmp(spec, "none") == 0)
+        return 0;
+    if (strcmp(spec, "syslog") == 0) {
+        openlog(PACKAGE, LOG_PID, LOG_MAIL);
+        l->dest = RUNLOG_SYSLOG;
+        return 0;
+    }
+    l->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (l->fd < 0)
+        return err_set_errno(e, MP_ECANTCREAT, errno,
+                             _("cannot open log file %s"), spec);
+    l->dest = RUNLOG_FILE;
+    return 0;
+}
+
+void runlog_close(struct runlog *l)
+{
+    if (l->dest == RUNLOG_SYSLOG)
+        closelog();
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+    l->dest = RUNLOG_NONE;
+}
+
+/* key=value; the value quoted when it is empty or has blanks, quotes or
+ * backslashes; control characters become \xHH.  (log.h's log_quote()
+ * cannot be used here: its LOG_DEBUG clashes with <syslog.h>.) */
+static void kv(struct buf *b, const char *key, const char *val)
+{
+    const unsigned char *p;
+    bool quote = !*val;
+
+    for (p = (const unsigned char *)val; *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 0x7f)
+            quote = true;
+    if (b->len)
+        buf_append_str(b, " ");
+    buf_printf(b, "%s=%s", key, quote ? "\"" : "");
+    for (p = (const unsigned char *)val; *p; p++) {
+        if (*p < ' ' || *p == 0x7f)
+            buf_printf(b, "\\x%02x", *p);
+        else if (*p == '"' || *p == '\\')
+            buf_printf(b, "\\%c", *p);
+        else
+            buf_append(b, p, 1);
+    }
+    if (quote)
+        buf_append_str(b, "\"");
+}
+
+static void emit(struct runlog *l, struct buf *line)
+{
+    struct buf out;
+    char stamp[64];
+    struct tm tm;
+    time_t t;
+    size_t off;
+    ssize_t w;
+
+    if (!l || l->dest == RUNLOG_NONE || !line->data)
+        return;
+    if (l->dest == RUNLOG_SYSLOG) {
+        syslog(LOG_INFO, "%s", line->data);
+        return;
+    }
+    t = time(NULL);
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    buf_init(&out, LINE_MAX_LEN * 2);
+    buf_printf(&out, "%s %s[%ld]: ", stamp, PACKAGE, (long)getpid());
+    buf_append(&out, line->data, line->len);
+    buf_append_str(&out, "\n");
+    /* One write per line: with O_APPEND, lines of parallel accounts do
+     * not interleave. */
+    for (off = 0; off < out.len; off += (size_t)w) {
+        w = write(l->fd, out.data + off, out.len - off);
+        if (w < 0 && errno == EINTR) {
+            w = 0;
+            continue;
+        }
+        if (w <= 0)
+            break;      /* a log that cannot be written is not fatal */
+    }
+    buf_clear(&out);
+}
+
+const char *runlog_outcome_name(enum retrieve_outcome o)
+{
+    switch (o) {
+    case RETRIEVE_DELIVERED:
+        return "delivered";
+    case RETRIEVE_DELETED:
+        return "deleted";
+    case RETRIEVE_KILLED:
+        return "killed";
+    case RETRIEVE_FILTERED:
+        return "filtered";
+    default:
+        return "skipped";
+    }
+}
+
+static const char *delivery_word(int d)
+{
+    switch (d) {
+    case DELIVERY_MDA:
+        return "mda";
+    case DELIVERY_MAILDIR:
+        return "maildir";
+    case DELIVERY_MBOX:
+        return "mbox";
+    case DELIVERY_EXCHANGE:
+        return "exchange";
+    default:
+        return NULL;
+    }
+}
+
+void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
+                          const struct account *a)
+{
+    const char *w = delivery_word(a->delivery);
+
+    memset(ra, 0, sizeof *ra);
+    ra->log = log;
+    ra->id = xstrdup(a->id ? a->id : "");
+    ra->host = xstrdup(a->host ? a->host
+                       : a->socket_name ? a->socket_name : "");
+    ra->user = xstrdup(a->user ? a->user : "");
+    if (w)
+        ra->where = xasprintf("%s:%s", w,
+                              a->delivery_args ? a->delivery_args : "");
+    ra->start = now_mono();
+    buf_init(&ra->json_mails, JSON_MAX);
+}
+
+void runlog_mail(struct runlog_account *ra,
+                 const struct retrieve_mail_log *ml)
+{
+    const char *act = runlog_outcome_name(ml->outcome);
+    bool delivered = ml->outcome == RETRIEVE_DELIVERED;
+    struct buf line;
+    struct buf *j = &ra->json_mails;
+    char num[32];
+
+    ra->mails++;
+    switch (ml->outcome) {
+    case RETRIEVE_DELIVERED:
+        ra->delivered++;
+        ra->bytes += ml->size > 0 ? (unsigned long long)ml->size : 0;
+        break;
+    case RETRIEVE_DELETED:
+        ra->deleted++;
+        break;
+    case RETRIEVE_KILLED:
+        ra->killed++;
+        break;
+    case RETRIEVE_FILTERED:
+        ra->filtered++;
+        break;
+    default:
+        ra->skipped++;
+        break;
+    }
+
+    buf_init(&line, LINE_MAX_LEN);
+    kv(&line, "account", ra->id);
+    kv(&line, "uid", ml->uid ? ml->uid : "-");
+    snprintf(num, sizeof num, "%lld", ml->size);
+    kv(&line, "size", num);
+    kv(&line, "action", act);
+    kv(&line, "deleted", ml->deleted ? "yes" : "no");
+    if (delivered && ra->where)
+        kv(&line, "where", ra->where);
+    emit(ra->log, &line);
+    buf_clear(&line);
+
+    if (j->len)
+        buf_append_str(j, ",");
+    buf_printf(j, "{\"msn\":%lu,\"uid\":", ml->msn);
+    if (ml->uid)
+        runlog_json_string(j, ml->uid);
+    else
+        buf_append_str(j, "null");
+    buf_printf(j, ",\"size\":%lld,\"action\":\"%s\",\"deleted\":%s,"
+               "\"where\":", ml->size, act, ml->deleted ? "true" : "false");
+    if (delivered && ra->where)
+        runlog_json_string(j, ra->where);
+    else
+        buf_append_str(j, "null");
+    buf_append_str(j, "}");
+}
+
+void runlog_account_end(struct runlog_account *ra, int exitcode)
+{
+    struct buf line;
+    char num[64];
+
+    ra->exitcode = exitcode;
+    ra->duration = now_mono() - ra->start;
+    buf_init(&line, LINE_MAX_LEN);
+    kv(&line, "account", ra->id);
+    kv(&line, "host", ra->host);
+    kv(&line, "user", ra->user);
+#define KV_NUM(k, v) \
+    (snprintf(num, sizeof num, "%llu", (unsigned long long)(v)), \
+     kv(&line, k, num))
+    KV_NUM("mails", ra->mails);
+    KV_NUM("delivered", ra->delivered);
+    KV_NUM("skipped", ra->skipped);
+    KV_NUM("deleted", ra->deleted);
+    KV_NUM("killed", ra->killed);
+    KV_NUM("filtered", ra->filtered);
+    KV_NUM("bytes", ra->bytes);
+    KV_NUM("exit", (unsigned)exitcode);
+#undef KV_NUM
+    snprintf(num, sizeof num, "%.3f", ra->duration);
+    kv(&line, "duration", num);
+    emit(ra->log, &line);
+    buf_clear(&line);
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t k, i;
+    unsigned long cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        k = 2;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        k = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        k = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < k)
+        return 0;
+    for (i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates, beyond U+10FFFF. */
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000)
+        || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return k;
+}
+
+void runlog_json_string(struct buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), k;
+
+    buf_append_str(b, "\"");
+    while (n > 0) {
+        if (*p == '"' || *p == '\\') {
+            buf_printf(b, "\\%c", *p);
+            k = 1;
+        } else if (*p == '\n') {
+            buf_append_str(b, "\\n");
+            k = 1;
+        } else if (*p == '\r') {
+            buf_append_str(b, "\\r");
+            k = 1;
+        } else if (*p == '\t') {
+            buf_append_str(b, "\\t");
+            k = 1;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            buf_printf(b, "\\u%04x", *p);
+            k = 1;
+        } else if ((k = utf8_len(p, n)) == 0) {
+            buf_append_str(b, "\\ufffd");
+            k = 1;
+        } else {
+            buf_append(b, p, k);
+        }
+        p += k;
+        n -= k;
+    }
+    buf_append_str(b, "\"");
+}
+
+char *runlog_account_json(const struct runlog_account *ra)
+{
+    struct buf b;
+
+    buf_init(&b, JSON_MAX + 4096);
+    buf_append_str(&b, "{\"account\":");
+    runlog_json_string(&b, ra->id);
+    buf_append_str(&b, ",\"host\":");
+    runlog_json_string(&b, ra->host);
+    buf_append_str(&b, ",\"user\":");
+    runlog_json_string(&b, ra->user);
+    buf_printf(&b, ",\"exit_code\":%d,\"duration_seconds\":%.3f,"
+               "\"mails\":%lu,\"delivered\":%lu,\"skipped\":%lu,"
+               "\"deleted\":%lu,\"killed\":%lu,\"filtered\":%lu,"
+               "\"bytes_delivered\":%llu,\"where\":",
+               ra->exitcode, ra->duration, ra->mails, ra->delivered,
+               ra->skipped, ra->deleted, ra->killed, ra->filtered,
+               ra->bytes);
+    if (ra->where)
+        runlog_json_string(&b, ra->where);
+    else
+        buf_append_str(&b, "null");
+    buf_append_str(&b, ",\"messages\":[");
+    if (ra->json_mails.len)
+        buf_append(&b, ra->json_mails.data, ra->json_mails.len);
+    buf_append_str(&b, "]}");
+    return buf_steal(&b);
+}
+
+void runlog_account_clear(struct runlog_account *ra)
+{
+    free(ra->id);
+    free(ra->host);
+    free(ra->user);
+    free(ra->where);
+    buf_clear(&ra->json_mails);
+    memset(ra, 0, sizeof *ra);
+}

@@ -20,6 +20,7 @@
 
 #include "err.h"
 #include "gettext.h"
+#include "keyring.h"
 #include "log.h"
 #include "net.h"
 #include "pop3d.h"
@@ -290,20 +291,25 @@ static char *password_eval(const char *user, const char *cmd, bool inetd,
     return pw;
 }
 
-/* The password of user for one --auth option: from its command, else asked
- * for on the terminal.  The system key ring (issue 6) belongs between the
- * two once keyring.c offers a lookup; until then it is not asked. */
+/* The password of user for one --auth option: from its command, else from
+ * the key ring, else asked for on the terminal.  The key ring entry is the
+ * original mpopd's: host "localhost", service pop3, this user, e.g.
+ *     secret-tool store --label=mpopd host localhost service pop3 user U */
 static char *password_get(const char *user, const char *cmd, bool inetd,
                           struct mp_err *e)
 {
     char *pw = NULL;
+    int r;
 
     if (cmd) {
         pw = password_eval(user, cmd, inetd, e);
+    } else if ((r = keyring_lookup("localhost", user, &pw, e)) != 0) {
+        if (r < 0)
+            return NULL;
     } else {
         char *prompt = xasprintf(_("password for mpopd user %s: "), user);
-        int r = secret_prompt(prompt, &pw, e);
 
+        r = secret_prompt(prompt, &pw, e);
         free(prompt);
         if (r != 0) {
             err_prefix(e, _("no password for mpopd user %s: "), user);

@@ -10,6 +10,10 @@
 
 #include "gettext.h"
 #include "pop3_auth.h"
+#include "sasl.h"
+#ifdef HAVE_TLS
+# include "tls.h"
+#endif
 #include "xalloc.h"
 
 int pop3_apop_digest(const char *timestamp, const char *password,
@@ -137,40 +141,279 @@ static int auth_apop(struct pop3_session *s, const struct pop3_auth_params *p,
     return 0;
 }
 
-/* The methods, best first for the automatic choice.  sasl.c (issue 6)
- * adds its mechanisms here: each entry says whether the password goes
- * over the wire in clear and whether the server offers it. */
-struct method {
-    const char *name;
-    bool cleartext;
-    bool (*available)(const struct pop3_session *s);
-    int (*run)(struct pop3_session *s, const struct pop3_auth_params *p,
-               struct mp_err *e);
-};
+/* RFC 5034 §4: the AUTH command line, initial response included, is at
+ * most 255 octets; a longer response waits for the server's empty
+ * challenge. */
+#define AUTH_LINE_MAX 255
 
-static bool user_available(const struct pop3_session *s)
+/* Copies the text of a "+ " continuation (base64, untrusted). */
+static char *challenge_text(const struct pop3_status *st)
+{
+    return xstrndup(st->text.p, st->text.len);
+}
+
+/* RFC 5034 §4: "*" cancels the exchange; the server answers -ERR.  The
+ * first error (already in e) is kept; the server's answer is read so the
+ * session stays in step. */
+static int cancel(struct pop3_session *s, const char *line, struct mp_err *e)
+{
+    struct pop3_status st;
+    struct mp_err e2;
+
+    err_init(&e2);
+    if (pop3_command(s, POP3_CMD_AUTH, line, POP3_TRACE_ALL, &st, &e2) == 0
+        && st.kind == POP3_OK)
+        /* It let us in after all; we did not verify it: stay out. */
+        return err_set(e, MP_EPROTO, _("the POP3 server accepted a "
+                       "cancelled authentication"));
+    return -1;
+}
+
+#ifdef HAVE_TLS
+static int channel_binding(const struct pop3_auth_params *p,
+                           struct sasl_params *sp, unsigned char **data_r,
+                           struct mp_err *e)
+{
+    size_t len;
+
+    *data_r = NULL;
+    if (!p->transport || !tls_active(p->transport))
+        return err_set(e, MP_EUNAVAIL, _("authentication method %s needs "
+                       "TLS"), p->method ? p->method : "-PLUS");
+    if (tls_channel_binding(p->transport, &sp->cb_type, data_r, &len, e)
+        != 0)
+        return -1;
+    sp->cb_data = *data_r;
+    sp->cb_len = len;
+    return 0;
+}
+#else
+static int channel_binding(const struct pop3_auth_params *p,
+                           struct sasl_params *sp, unsigned char **data_r,
+                           struct mp_err *e)
+{
+    (void)p;
+    (void)sp;
+    *data_r = NULL;
+    return err_set(e, MP_EUNAVAIL, _("channel binding needs TLS"));
+}
+#endif
+
+/* One AUTH exchange (RFC 5034) for mech, which the server offers. */
+static int auth_sasl(struct pop3_session *s, const struct pop3_auth_params *p,
+                     const char *mech, struct mp_err *e)
+{
+    int flags = sasl_mech_flags(mech);
+    struct sasl_params sp;
+    struct sasl_client *c = NULL;
+    struct pop3_status st;
+    unsigned char *cb = NULL;
+    char *pw = NULL, *out = NULL, *line = NULL, *pending = NULL, *in;
+    enum pop3_trace trace = POP3_TRACE_ALL;
+    bool done = false;
+    int ret = -1;
+
+    memset(&sp, 0, sizeof sp);
+    sp.user = p->user;
+    sp.host = p->host;
+    sp.port = p->port;
+    sp.ntlm_domain = p->ntlm_domain;
+    if ((flags & SASL_PLUS) && channel_binding(p, &sp, &cb, e) != 0)
+        goto out;
+    if ((flags & SASL_PASSWORD) && get_pw(p, &pw, e) != 0)
+        goto out;
+    sp.password = pw;
+    if (sasl_client_new(mech, &sp, &c, e) != 0)
+        goto out;
+    xfree_secret(&pw);
+
+    if (flags & SASL_CLIENT_FIRST) {
+        if (sasl_client_step(c, NULL, &out, &done, e) != 0)
+            goto out;
+        /* RFC 5034 §4: "=" is an empty initial response. */
+        line = xasprintf("AUTH %s %s", mech, *out ? out : "=");
+        if (strlen(line) <= AUTH_LINE_MAX) {
+            trace = POP3_TRACE_WORD;
+            xfree_secret(&out);
+        } else {
+            xfree_secret(&line);
+            line = xasprintf("AUTH %s", mech);
+            pending = out;
+            out = NULL;
+        }
+    } else {
+        line = xasprintf("AUTH %s", mech);
+    }
+
+    for (;;) {
+        if (pop3_command(s, POP3_CMD_AUTH, line, trace, &st, e) != 0)
+            goto out;
+        xfree_secret(&line);
+        if (st.kind == POP3_ERR) {
+            auth_refused(s, &st, mech, e);
+            goto out;
+        }
+        if (st.kind == POP3_OK)
+            break;
+        /* A continuation. */
+        trace = POP3_TRACE_NONE;
+        if (pending) {
+            /* The empty challenge after a bare AUTH: now the initial
+             * response. */
+            if (st.text.len != 0) {
+                err_set_server(e, st.text.p, st.text.len);
+                err_set(e, MP_EPROTO, _("authentication failed (method "
+                        "%s): unexpected challenge"), mech);
+                cancel(s, "*", e);
+                goto out;
+            }
+            line = pending;
+            pending = NULL;
+            continue;
+        }
+        in = challenge_text(&st);
+        if (done && *in) {
+            free(in);
+            err_set(e, MP_EPROTO, _("authentication failed (method %s): "
+                    "unexpected challenge after the last step"), mech);
+            cancel(s, "*", e);
+            goto out;
+        }
+        if (done) {
+            /* RFC 5034 §4: no additional data with success in POP3; an
+             * empty challenge gets an empty response. */
+            free(in);
+            line = xstrdup("");
+            continue;
+        }
+        if (sasl_client_step(c, in, &out, &done, e) != 0) {
+            free(in);
+            if (e->kind == MP_EAUTH) {
+                /* RFC 7628 §3.2.3: an OAuth2 error challenge; answer it
+                 * (^A; XOAUTH2: empty) and take the server's -ERR. */
+                const char *ack = strcmp(mech, "OAUTHBEARER") == 0
+                                  ? "AQ==" : "";
+
+                if (pop3_command(s, POP3_CMD_AUTH, ack, POP3_TRACE_ALL, &st,
+                                 e) != 0)
+                    goto out;
+                if (st.kind == POP3_ERR) {
+                    auth_refused(s, &st, mech, e);
+                    goto out;
+                }
+                err_set(e, MP_EPROTO, _("authentication failed (method "
+                        "%s): the server did not end the exchange after "
+                        "an error"), mech);
+                goto out;
+            }
+            err_prefix(e, _("authentication failed (method %s): "), mech);
+            cancel(s, "*", e);
+            goto out;
+        }
+        free(in);
+        line = out;
+        out = NULL;
+    }
+    /* +OK.  A SCRAM server proves that it knows the password in its last
+     * challenge; a server that skips it may be anyone. */
+    if (!done && strncmp(mech, "SCRAM-", 6) == 0) {
+        err_set(e, MP_EPROTO, _("authentication failed (method %s): the "
+                "server did not prove its identity"), mech);
+        goto out;
+    }
+    pop3_set_authenticated(s);
+    ret = 0;
+out:
+    sasl_client_free(&c);
+    xfree_secret(&pw);
+    xfree_secret(&out);
+    xfree_secret(&line);
+    xfree_secret(&pending);
+    if (cb) {
+        gnutls_memset(cb, 0, sp.cb_len);
+        free(cb);
+    }
+    return ret;
+}
+
+static bool user_listed(const struct pop3_session *s)
 {
     /* RFC 2449 §6.3: a server with CAPA lists USER when it takes it;
      * without CAPA we cannot know, and RFC 1939 servers all do. */
     return !pop3_has_capa(s) || (pop3_caps(s)->flags & POP3_CAP_USER);
 }
 
-static bool apop_available(const struct pop3_session *s)
+static bool sasl_offered(const struct pop3_session *s, const char *mech)
 {
-    return pop3_apop_timestamp(s) != NULL;
+    return pop3_has_capa(s) && pop3_caps_has_sasl(pop3_caps(s), mech);
 }
 
-static const struct method methods[] = {
-    { "USER", true, user_available, auth_user },
-    { "APOP", false, apop_available, auth_apop },
+/* The automatic choice, best first.  With TLS the channel-bound SCRAM
+ * variants, then SCRAM, PLAIN, APOP and USER (as listed in CAPA), then
+ * the obsolete mechanisms, and last USER even when CAPA does not list
+ * it: mpop 1.4.18 sends USER to such a server too (checked 2026-11-24).
+ * Without TLS only SCRAM: mpop 1.4.18 chooses neither APOP nor CRAM-MD5
+ * there (an eavesdropper can guess the password offline from both), and
+ * exits EX_UNAVAILABLE. */
+static const char *const auto_order[] = {
+    "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
+    "SCRAM-SHA-1", "PLAIN", "APOP", "USER", "CRAM-MD5", "DIGEST-MD5",
+    "LOGIN", "NTLM", NULL
 };
+
+/* Whether method can run now: the server offers it and this build has
+ * it (and TLS for the -PLUS variants). */
+static bool can_run(const struct pop3_session *s,
+                    const struct pop3_auth_params *p, const char *method)
+{
+    int flags;
+
+    if (strcmp(method, "USER") == 0)
+        return user_listed(s);
+    if (strcmp(method, "APOP") == 0)
+        return pop3_apop_timestamp(s) != NULL;
+    flags = sasl_mech_flags(method);
+    if (flags < 0 || !sasl_mech_supported(method)
+        || !sasl_offered(s, method))
+        return false;
+    return !(flags & SASL_PLUS) || (p->tls && p->transport);
+}
+
+static int run(struct pop3_session *s, const struct pop3_auth_params *p,
+               const char *method, struct mp_err *e)
+{
+    if (strcmp(method, "USER") == 0)
+        return auth_user(s, p, e);
+    if (strcmp(method, "APOP") == 0)
+        return auth_apop(s, p, e);
+    return auth_sasl(s, p, method, e);
+}
+
+static int choose(struct pop3_session *s, const struct pop3_auth_params *p,
+                  struct mp_err *e)
+{
+    for (size_t i = 0; auto_order[i]; i++) {
+        const char *m = auto_order[i];
+
+        if (!p->tls && strncmp(m, "SCRAM-", 6) != 0)
+            continue;
+        if (can_run(s, p, m))
+            return run(s, p, m, e);
+    }
+    if (p->tls)
+        return auth_user(s, p, e);
+    /* The original exits EX_UNAVAILABLE here, not EX_NOPERM (1.4.18,
+     * 2026-11-24), so this is MP_EUNAVAIL; nothing was sent. */
+    return err_set(e, MP_EUNAVAIL, _("cannot use a secure authentication "
+                   "method; use TLS or choose a method with the auth "
+                   "command"));
+}
 
 int pop3_auth(struct pop3_session *s, const struct pop3_auth_params *p,
               struct mp_err *e)
 {
-    size_t n = sizeof methods / sizeof methods[0];
-    bool choose = !p->method || !*p->method
-                  || strcasecmp(p->method, "on") == 0;
+    char name[24];
+    size_t n;
 
     if (pop3_state(s) != POP3_STATE_AUTHORIZATION)
         return err_set(e, MP_ESOFTWARE, _("not in the POP3 authorization "
@@ -178,25 +421,31 @@ int pop3_auth(struct pop3_session *s, const struct pop3_auth_params *p,
     if (bad_user(p->user))
         return err_set(e, MP_ECONFIG, _("a valid user name is required "
                        "for authentication"));
-    if (!choose) {
-        for (size_t i = 0; i < n; i++)
-            if (strcasecmp(p->method, methods[i].name) == 0)
-                return methods[i].run(s, p, e);
+    if (!p->method || !*p->method || strcasecmp(p->method, "on") == 0)
+        return choose(s, p, e);
+
+    n = strlen(p->method);
+    if (n >= sizeof name)
         return err_set(e, MP_EUNAVAIL, _("authentication method %s is not "
                        "supported"), p->method);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (methods[i].cleartext && !p->tls)
-            continue;
-        if (methods[i].available(s))
-            return methods[i].run(s, p, e);
-    }
-    /* The original exits EX_UNAVAILABLE here, not EX_NOPERM (1.4.18,
-     * 2026-11-24), so this is MP_EUNAVAIL; nothing was sent. */
-    if (!p->tls)
-        return err_set(e, MP_EUNAVAIL, _("cannot use a secure "
-                       "authentication method; use TLS or choose a method "
-                       "with the auth command"));
-    return err_set(e, MP_EUNAVAIL, _("the POP3 server supports no "
-                   "authentication method that mpop knows"));
+    for (size_t i = 0; i <= n; i++)
+        name[i] = (char)(p->method[i] >= 'a' && p->method[i] <= 'z'
+                         ? p->method[i] - 'a' + 'A' : p->method[i]);
+    /* The user named the method: it runs even without TLS.  USER always
+     * (the original sends it whatever CAPA says), APOP when the greeting
+     * has a timestamp (auth_apop says why not). */
+    if (strcmp(name, "USER") == 0)
+        return auth_user(s, p, e);
+    if (strcmp(name, "APOP") == 0)
+        return auth_apop(s, p, e);
+    if (sasl_mech_flags(name) < 0)
+        return err_set(e, MP_EUNAVAIL, _("authentication method %s is not "
+                       "supported"), p->method);
+    if (!sasl_mech_supported(name))
+        return err_set(e, MP_EUNAVAIL, _("authentication method %s is not "
+                       "supported by this build of mpop"), name);
+    if (!sasl_offered(s, name))
+        return err_set(e, MP_EUNAVAIL, _("the POP3 server does not support "
+                       "authentication method %s"), name);
+    return auth_sasl(s, p, name, e);
 }

@@ -1,8 +1,6 @@
-/* Authentication of a POP3 session: USER/PASS and APOP (RFC 1939 §7),
- * driven through the engine's pop3_command().  The SASL mechanisms (RFC
- * 5034, issue 6) slot in beside them: sasl.c adds entries to the method
- * table in pop3_auth.c and implements the AUTH exchange with the same
- * pop3_command() calls.
+/* Authentication of a POP3 session: USER/PASS and APOP (RFC 1939 §7), and
+ * AUTH (RFC 5034) with the mechanisms of sasl.c, all driven through the
+ * engine's pop3_command().
  *
  * The password never comes from secret.c here: the caller passes a
  * callback, called at most once and only when the chosen method needs it. */
@@ -13,32 +11,50 @@
 
 #include "err.h"
 #include "pop3_client.h"
+#include "transport.h"
 
 /* Fills *pw_r with a new string the caller (pop3_auth) wipes and frees
  * with xfree_secret(); returns 0, or -1 with e filled. */
 typedef int pop3_get_password_fn(void *ctx, char **pw_r, struct mp_err *e);
 
 struct pop3_auth_params {
-    const char *method;     /* "user", "apop", or NULL / "" / "on" to
-                             * choose; case-insensitive */
+    const char *method;     /* "user", "apop", a SASL mechanism (see
+                             * sasl.h), or NULL / "" / "on" to choose;
+                             * case-insensitive */
     const char *user;       /* required; no CR, LF or NUL */
     pop3_get_password_fn *get_password;
     void *password_ctx;
     bool tls;               /* the channel is encrypted (TLS or STLS) */
+    /* For SASL (all may be left zero): */
+    struct transport *transport;    /* the TLS transport, for the channel
+                                     * binding of the -PLUS mechanisms;
+                                     * NULL: they are never chosen */
+    const char *host;       /* server name for GSSAPI, DIGEST-MD5 and
+                             * OAUTHBEARER */
+    int port;               /* OAUTHBEARER */
+    const char *ntlm_domain;
 };
 
 /* Authenticates; on success the session is in the TRANSACTION state.
- * Choice with method NULL/""/"on": without TLS only methods that do not
- * send the password in clear (APOP when the greeting has a valid
- * timestamp); with TLS, USER (when CAPA lists USER or there is no CAPA),
- * else APOP.  Errors (-1, e filled):
- *   MP_EUNAVAIL   no method avoids sending the password in clear (the
- *                 original's EX_UNAVAILABLE; nothing was sent)
- *   MP_EUNAVAIL   the method asked for is unknown or the server lacks it
- *                 (APOP without a valid timestamp)
- *   MP_EAUTH      -ERR to USER, PASS or APOP, whatever its RESP-CODE (as
- *                 the original exits); the message adds the code's meaning
- *   others as pop3_command() and the callback return them.
+ * Choice with method NULL/""/"on": with TLS, the first of SCRAM-SHA-256-
+ * PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, PLAIN (offered in
+ * CAPA's SASL line and supported by this build), APOP (the greeting has a
+ * valid timestamp), USER (listed in CAPA, or no CAPA), CRAM-MD5,
+ * DIGEST-MD5, LOGIN, NTLM, and at last USER anyway, as the original does.
+ * Without TLS only SCRAM-SHA-256 or SCRAM-SHA-1.  A named method runs even
+ * without TLS.  Errors (-1, e filled):
+ *   MP_EUNAVAIL   without TLS, the server offers no SCRAM mechanism (the
+ *                 original's EX_UNAVAILABLE; nothing was sent); a named
+ *                 method that is unknown, not in this build, or not
+ *                 offered by the server (APOP without a valid timestamp)
+ *   MP_EAUTH      -ERR to USER, PASS, APOP or AUTH, whatever its RESP-CODE
+ *                 (as the original exits); the message names the method
+ *                 and adds the code's meaning
+ *   MP_EPROTO     a broken SASL exchange (invalid base64, a challenge the
+ *                 mechanism rejects, a SCRAM server that does not prove
+ *                 its identity); the message names the method
+ *   others as pop3_command(), sasl_client_new() and the callback return
+ *   them.
  * e->server carries the server's words for every -ERR. */
 int pop3_auth(struct pop3_session *s, const struct pop3_auth_params *p,
               struct mp_err *e);

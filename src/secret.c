@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gettext.h"
+#include "keyring.h"
 #include "netrc.h"
 #include "paths.h"
 #include "secret.h"
@@ -222,18 +223,12 @@ int secret_netrc_lookup(const char *path, const char *host, const char *user,
     return r;
 }
 
-/* The system key ring.  Not implemented yet: the key ring comes with its
- * own issue (issue 6, keyring.c with the original's libsecret schema).
- * Until then this hook always answers "not found" (0); it will return 1
- * with *password_r, or -1 with e filled. */
+/* The system key ring (keyring.c: the original's libsecret schema and
+ * its fallback).  Returns 1 with *password_r, 0 when nothing is stored. */
 static int secret_keyring_hook(const char *host, const char *user,
                                char **password_r, struct mp_err *e)
 {
-    (void)host;
-    (void)user;
-    (void)e;
-    *password_r = NULL;
-    return 0;
+    return keyring_lookup(host, user, password_r, e);
 }
 
 int secret_prompt(const char *prompt, char **out_r, struct mp_err *e)

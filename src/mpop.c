@@ -24,6 +24,7 @@
 #include "gettext.h"
 #include "log.h"
 #include "retrieve.h"
+#include "sasl.h"
 #include "serverinfo.h"
 #include "session.h"
 #include "transport.h"
@@ -33,35 +34,43 @@
 # define LOCALEDIR "/usr/share/locale"
 #endif
 
-/* The authentication methods this build will offer.  One place, so that the
- * authentication issue can make it exact (e.g. ask GNU SASL at run time
- * which mechanisms it really has). */
+/* The authentication methods this build offers, in the original's order
+ * (apop after gssapi), asking GNU SASL at run time which mechanisms it
+ * really has. */
+static void put_lower(const char *s, FILE *f)
+{
+    for (; *s; s++)
+        fputc(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s, f);
+}
+
 static void print_auth_methods(FILE *f)
 {
-    static const char *const builtin[] = {
-        "user", "apop", "plain", "login", "oauthbearer", "xoauth2", NULL
-    };
-#ifdef HAVE_LIBGSASL
-    static const char *const gsasl[] = {
-        "scram-sha-1", "scram-sha-256", "external", "gssapi", "cram-md5",
-        "digest-md5", "ntlm", NULL
-    };
-#endif
     size_t i;
 
 #ifdef HAVE_LIBGSASL
-    fprintf(f, _("Authentication library: %s; %s: built-in\n"), "GNU SASL",
-            "user, apop, plain, login, oauthbearer, xoauth2");
+    fprintf(f, _("Authentication library: %s; "), "GNU SASL");
+    fputs("user, apop", f);
+    for (i = 0; sasl_mech_names[i]; i++)
+        if (sasl_mech_builtin(sasl_mech_names[i])) {
+            fputs(", ", f);
+            put_lower(sasl_mech_names[i], f);
+        }
+    fputs(_(": built-in\n"), f);
 #else
     fprintf(f, _("Authentication library: built-in\n"));
 #endif
     fputs(_("Supported authentication methods:\n"), f);
-    for (i = 0; builtin[i]; i++)
-        fprintf(f, "%s ", builtin[i]);
-#ifdef HAVE_LIBGSASL
-    for (i = 0; gsasl[i]; i++)
-        fprintf(f, "%s ", gsasl[i]);
-#endif
+    fputs("user ", f);
+    for (i = 0; sasl_mech_names[i]; i++) {
+        const char *m = sasl_mech_names[i];
+
+        if (strcmp(m, "CRAM-MD5") == 0)
+            fputs("apop ", f);
+        if (!sasl_mech_supported(m))
+            continue;
+        put_lower(m, f);
+        fputc(' ', f);
+    }
     fputc('\n', f);
 }
 

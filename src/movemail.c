@@ -1,0 +1,489 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "account.h"
+#include "buf.h"
+#include "cli.h"
+#include "deliver.h"
+#include "envelope.h"
+#include "gettext.h"
+#include "movemail.h"
+#include "pop3_client.h"
+#include "session.h"
+#include "strparse.h"
+#include "xalloc.h"
+
+/* The header block kept for the envelope sender of the From_ line. */
+#define HDR_MAX (256 * 1024)
+
+bool movemail_invoked(int argc, char **argv)
+{
+    const char *base;
+    int i;
+
+    if (argc > 0 && argv[0]) {
+        base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        if (strcmp(base, "mpop-movemail") == 0)
+            return true;
+    }
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--movemail") == 0)
+            return true;
+    }
+    return false;
+}
+
+int movemail_parse_args(struct movemail_opts *o, int argc, char **argv,
+                        struct mp_err *e)
+{
+    enum { MM_HELP = 256, MM_VERSION, MM_TLS, MM_MOVEMAIL };
+    static const struct option lo[] = {
+        { "preserve", no_argument, NULL, 'p' },
+        { "reverse", no_argument, NULL, 'r' },
+        { "tls", no_argument, NULL, MM_TLS },
+        { "movemail", no_argument, NULL, MM_MOVEMAIL },
+        { "help", no_argument, NULL, MM_HELP },
+        { "version", no_argument, NULL, MM_VERSION },
+        { NULL, 0, NULL, 0 }
+    };
+    int r, rest;
+
+    memset(o, 0, sizeof *o);
+    optind = 0;
+    opterr = 0;
+    while ((r = getopt_long(argc, argv, "+pr", lo, NULL)) != -1) {
+        switch (r) {
+        case 'p':
+            o->preserve = true;
+            break;
+        case 'r':
+            o->reverse = true;
+            break;
+        case MM_TLS:
+            o->tls = true;
+            break;
+        case MM_MOVEMAIL:
+            break;
+        case MM_HELP:
+            o->help = true;
+            break;
+        case MM_VERSION:
+            o->version = true;
+            break;
+        default:
+            if (optopt > 0 && optopt < 256)
+                return err_set(e, MP_EUSAGE, _("invalid option '-%c'"),
+                               optopt);
+            return err_set(e, MP_EUSAGE, _("unrecognized option '%s'"),
+                           argv[optind - 1]);
+        }
+    }
+    if (o->help || o->version)
+        return 0;
+    rest = argc - optind;
+    if (rest < 2 || rest > 3)
+        return err_set(e, MP_EUSAGE,
+                       _("movemail needs a source, a destination file and "
+                         "optionally a password"));
+    o->source = argv[optind];
+    o->dest = argv[optind + 1];
+    o->password = rest == 3 ? argv[optind + 2] : NULL;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A copy of p[0..n) with %XX decoded; NULL when an escape is broken or
+ * decodes to NUL. */
+static char *pct_decode(const char *p, size_t n)
+{
+    char *out = xmalloc(n + 1), *q = out;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] != '%') {
+            *q++ = p[i];
+            continue;
+        }
+        if (i + 2 >= n || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+            goto bad;
+        *q = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+        if (*q == '\0')
+            goto bad;
+        q++;
+        i += 2;
+    }
+    *q = '\0';
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+/* "HOST[:PORT]" or "[IPV6][:PORT]" into s->host and s->port. */
+static int parse_hostport(const char *p, struct movemail_source *s)
+{
+    const char *colon, *end;
+    unsigned long long port;
+
+    if (*p == '[') {
+        end = strchr(p, ']');
+        if (!end || end == p + 1)
+            return -1;
+        s->host = xstrndup(p + 1, (size_t)(end - p - 1));
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (!colon && end[1])
+            return -1;
+    } else {
+        colon = strchr(p, ':');
+        end = colon ? colon : p + strlen(p);
+        if (end == p)
+            return -1;
+        s->host = xstrndup(p, (size_t)(end - p));
+    }
+    if (colon) {
+        if (str_to_ull(colon + 1, 1, 65535, &port) < 0)
+            return -1;
+        s->port = (int)port;
+    }
+    return 0;
+}
+
+/* RFC 2384 §3: ";AUTH=*" (any), ";AUTH=+APOP", or a SASL mechanism;
+ * also "USER" for USER/PASS.  p[0..n) is what follows the ';'. */
+static int parse_auth(const char *p, size_t n, struct movemail_source *s)
+{
+    char *m;
+    size_t i;
+
+    if (n <= 5 || strncasecmp(p, "auth=", 5) != 0)
+        return -1;
+    m = pct_decode(p + 5, n - 5);
+    if (!m)
+        return -1;
+    for (i = 0; m[i]; i++)
+        m[i] = (char)tolower((unsigned char)m[i]);
+    if (strcmp(m, "*") == 0) {
+        free(m);
+        return 0;
+    }
+    if (strcmp(m, "+apop") == 0) {
+        free(m);
+        m = xstrdup("apop");
+    }
+    for (i = 0; cli_auth_methods[i]; i++)
+        if (strcmp(m, cli_auth_methods[i]) == 0)
+            break;
+    if (!cli_auth_methods[i]) {
+        free(m);
+        return -1;
+    }
+    free(s->auth);
+    s->auth = m;
+    return 0;
+}
+
+int movemail_parse_source(const char *src, const char *mailhost, bool tls,
+                          struct movemail_source *s, struct mp_err *e)
+{
+    const char *p, *at, *colon;
+
+    memset(s, 0, sizeof *s);
+    if (strncmp(src, "po:", 3) == 0) {
+        p = src + 3;
+        colon = strchr(p, ':');
+        s->user = xstrndup(p, colon ? (size_t)(colon - p) : strlen(p));
+        if (!*s->user)
+            goto bad;
+        if (colon) {
+            if (parse_hostport(colon + 1, s) < 0)
+                goto bad;
+        } else {
+            if (!mailhost || !*mailhost) {
+                movemail_source_clear(s);
+                return err_set(e, MP_EUSAGE,
+                               _("source %s names no host, and MAILHOST "
+                                 "is not set"), src);
+            }
+            /* MAILHOST may name a port too: "HOST:PORT". */
+            if (parse_hostport(mailhost, s) < 0)
+                goto bad;
+        }
+        s->tls = s->starttls = tls;
+        return 0;
+    }
+    if (strncmp(src, "pop://", 6) == 0) {
+        p = src + 6;
+        s->tls = s->starttls = tls;
+    } else if (strncmp(src, "pops://", 7) == 0) {
+        p = src + 7;
+        s->tls = true;
+        s->starttls = false;
+    } else {
+        goto bad;
+    }
+    /* The last '@' ends the user information: a user name may hold an
+     * unencoded '@' (pop://joe@example.org@pop.example.org). */
+    at = strrchr(p, '@');
+    if (!at || at == p)
+        goto bad;
+    colon = memchr(p, ':', (size_t)(at - p));
+    {
+        size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+        const char *semi = memchr(p, ';', ulen);
+
+        if (semi) {
+            if (parse_auth(semi + 1, ulen - (size_t)(semi + 1 - p), s) < 0)
+                goto bad;
+            ulen = (size_t)(semi - p);
+        }
+        s->user = pct_decode(p, ulen);
+    }
+    if (!s->user || !*s->user)
+        goto bad;
+    if (colon) {
+        s->pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
+        if (!s->pass)
+            goto bad;
+    }
+    {
+        /* A trailing '/' (an empty path) is allowed. */
+        size_t n = strlen(at + 1);
+        char *hp = xstrdup(at + 1);
+        int r;
+
+        if (n > 0 && hp[n - 1] == '/')
+            hp[n - 1] = '\0';
+        r = parse_hostport(hp, s);
+        free(hp);
+        if (r < 0)
+            goto bad;
+    }
+    return 0;
+bad:
+    movemail_source_clear(s);
+    return err_set(e, MP_EUSAGE,
+                   _("invalid source %s (expected pop://USER@HOST[:PORT], "
+                     "pops://USER@HOST[:PORT] or po:USER[:HOST[:PORT]])"),
+                   src);
+}
+
+void movemail_source_clear(struct movemail_source *s)
+{
+    free(s->user);
+    xfree_secret(&s->pass);
+    free(s->host);
+    free(s->auth);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- the transfer ----------------------------------------------------- */
+
+struct mm {
+    struct session ses;
+    struct deliver *d;
+    struct buf hdr;
+    bool opened;
+    bool failed_open;
+    long long size;
+};
+
+static int mm_open(struct mm *m, struct mp_err *e)
+{
+    struct deliver_msg_info info;
+    char from[ENVELOPE_FROM_MAX];
+    size_t hl = envelope_header_len(m->hdr.data, m->hdr.len);
+
+    envelope_from(m->hdr.data ? m->hdr.data : "", hl ? hl : m->hdr.len,
+                  from, sizeof from);
+    memset(&info, 0, sizeof info);
+    info.envelope_from = from;
+    info.size = m->size;
+    if (deliver_open(m->d, &info, e) < 0)
+        return -1;
+    m->opened = true;
+    if (m->hdr.len > 0 && deliver_write(m->d, m->hdr.data, m->hdr.len, e) < 0)
+        return -1;
+    return 0;
+}
+
+static int mm_begin(void *ctx, unsigned long msn, long long size,
+                    struct mp_err *e)
+{
+    struct mm *m = ctx;
+
+    (void)msn;
+    (void)e;
+    buf_reset(&m->hdr);
+    m->opened = false;
+    m->size = size;
+    return 0;
+}
+
+static int mm_data(void *ctx, const char *p, size_t n, struct mp_err *e)
+{
+    struct mm *m = ctx;
+
+    if (!m->opened) {
+        size_t room = HDR_MAX - m->hdr.len;
+        size_t k = n < room ? n : room;
+
+        buf_append(&m->hdr, p, k);
+        p += k;
+        n -= k;
+        if (m->hdr.len < HDR_MAX
+            && envelope_header_len(m->hdr.data, m->hdr.len) == 0)
+            return 0;
+        if (mm_open(m, e) < 0)
+            return -1;
+    }
+    return n > 0 ? deliver_write(m->d, p, n, e) : 0;
+}
+
+static int mm_end(void *ctx, struct mp_err *e)
+{
+    struct mm *m = ctx;
+
+    if (!m->opened && mm_open(m, e) < 0)
+        return -1;
+    m->opened = false;
+    return deliver_commit(m->d, DELIVER_COMMIT_DEFER, e);
+}
+
+static void mm_abort(void *ctx)
+{
+    struct mm *m = ctx;
+
+    deliver_abort(m->d);
+    m->opened = false;
+}
+
+static int mm_reply(void *ctx, const struct pop3_job *job,
+                    const struct pop3_status *st, struct mp_err *e)
+{
+    struct mm *m = ctx;
+
+    if (st->kind == POP3_OK)
+        return 0;
+    if (job->cmd == POP3_CMD_RETR)
+        return pop3_status_error(m->ses.pop3, st, MP_EUNAVAIL, e,
+                                 _("the POP3 server cannot send message "
+                                   "%lu"), job->msn);
+    return pop3_status_error(m->ses.pop3, st, MP_EUNAVAIL, e,
+                             _("the POP3 server cannot delete message %lu"),
+                             job->msn);
+}
+
+static struct account *make_account(const struct movemail_source *s,
+                                    const struct movemail_opts *o)
+{
+    struct account *a = account_new("movemail");
+
+    a->host = xstrdup(s->host);
+    a->port = s->port;
+    a->user = xstrdup(s->user);
+    if (s->pass)
+        a->password = xstrdup(s->pass);
+    else if (o->password)
+        a->password = xstrdup(o->password);
+    if (s->auth)
+        a->auth = xstrdup(s->auth);
+    a->tls = s->tls;
+    a->tls_starttls = s->starttls;
+    a->received_header = false;
+    a->delivery = DELIVERY_MBOX;
+    a->delivery_args = xstrdup(o->dest);
+    return a;
+}
+
+int movemail_run(const struct movemail_opts *o, struct mp_err *e)
+{
+    struct pop3_sink sink = { NULL, mm_begin, mm_data, mm_end, mm_abort };
+    struct movemail_source s;
+    struct account *a = NULL;
+    struct mm m;
+    struct mp_err e2;
+    unsigned long n = 0, i;
+    unsigned long long total, *sizes = NULL;
+    bool ses_open = false;
+    int rc = -1;
+
+    memset(&m, 0, sizeof m);
+    buf_init(&m.hdr, HDR_MAX);
+    err_init(&e2);
+    sink.ctx = &m;
+    if (movemail_parse_source(o->source, getenv("MAILHOST"), o->tls, &s,
+                              e) < 0)
+        goto out;
+    a = make_account(&s, o);
+    if (deliver_new(&deliver_mbox_ops, o->dest, &m.d, e) < 0)
+        goto out;
+    if (session_open(&m.ses, a, SESSION_AUTH, e) < 0)
+        goto out;
+    ses_open = true;
+    if (pop3_stat(m.ses.pop3, &n, &total, e) < 0
+        || (n > 0 && pop3_list_all(m.ses.pop3, n, &sizes, e) < 0))
+        goto out;
+    for (i = 0; i < n; i++) {
+        struct pop3_job job;
+        unsigned long msn = o->reverse ? n - i : i + 1;
+
+        memset(&job, 0, sizeof job);
+        job.cmd = POP3_CMD_RETR;
+        job.msn = msn;
+        job.size = (long long)sizes[msn - 1];
+        job.sink = &sink;
+        pop3_queue(m.ses.pop3, &job);
+    }
+    if (n > 0 && pop3_run(m.ses.pop3, mm_reply, &m, e) < 0)
+        goto out;
+    /* Every mail is in DESTFILE for good before the first DELE. */
+    if (n > 0 && deliver_sync(m.d, e) < 0)
+        goto out;
+    if (!o->preserve && n > 0) {
+        for (i = 0; i < n; i++) {
+            struct pop3_job job;
+
+            memset(&job, 0, sizeof job);
+            job.cmd = POP3_CMD_DELE;
+            job.msn = i + 1;
+            job.size = -1;
+            pop3_queue(m.ses.pop3, &job);
+        }
+        if (pop3_run(m.ses.pop3, mm_reply, &m, e) < 0)
+            goto out;
+    }
+    ses_open = false;
+    if (session_close(&m.ses, true, e) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (ses_open)
+        session_close(&m.ses, false, &e2);
+    if (rc < 0 && m.d)
+        deliver_sync(m.d, &e2);     /* keep what arrived */
+    deliver_free(&m.d);
+    free(sizes);
+    buf_clear(&m.hdr);
+    account_free(&a);
+    movemail_source_clear(&s);
+    return rc;
+}

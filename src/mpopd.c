@@ -234,18 +234,14 @@ static void print_help(void)
              "  --timeout=SECONDS      close idle sessions after SECONDS "
              "(default 600)\n"
              "  --tls-cert=FILE        the TLS certificate chain (PEM); "
-             "with --tls-key, every\n"
-             "                         connection starts with TLS "
-             "(implicit TLS, as on port 995)\n"
+             "with --tls-key, STLS\n"
+             "                         is offered, and USER and PASS are "
+             "refused until TLS is on\n"
              "  --tls-key=FILE         the private key of --tls-cert "
              "(PEM)\n"
-             "  --starttls             with --tls-cert and --tls-key: "
-             "connections start in\n"
-             "                         plain text and offer STLS instead; "
-             "USER and PASS are\n"
-             "                         refused until TLS is on\n"
-             "  --tls-priorities=PRIO  GnuTLS priority string for TLS "
-             "sessions\n"
+             "  --tls-implicit         start TLS at once on every "
+             "connection (as on port 995)\n"
+             "                         instead of offering STLS\n"
              "Each --auth option followed by a --maildir option defines one "
              "mailbox; at least\n"
              "one is required.\n"));
@@ -660,7 +656,7 @@ static int serve(int lfd, int timeout, size_t max_sessions,
 enum {
     OPT_VERSION = 256, OPT_HELP, OPT_INETD, OPT_INTERFACE, OPT_PORT,
     OPT_PORT_FILE, OPT_LOG, OPT_AUTH, OPT_MAILDIR, OPT_MAX_SESSIONS,
-    OPT_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_STARTTLS, OPT_TLS_PRIORITIES
+    OPT_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_IMPLICIT
 };
 
 static const struct option options[] = {
@@ -678,12 +674,12 @@ static const struct option options[] = {
     { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
     { "tls-key", required_argument, NULL, OPT_TLS_KEY },
     /* New beyond the original mpopd, which has no TLS.  --tls-cert and
-     * --tls-key alone mean implicit TLS (Mailpit's --pop3-tls-cert and
-     * --pop3-tls-key do the same); --starttls offers RFC 2595 STLS on a
-     * plain connection instead and refuses USER/PASS until TLS is on, so
-     * that no password ever travels in the clear. */
-    { "starttls", no_argument, NULL, OPT_STARTTLS },
-    { "tls-priorities", required_argument, NULL, OPT_TLS_PRIORITIES },
+     * --tls-key alone offer RFC 2595 STLS on a plain connection and refuse
+     * USER/PASS until TLS is on, so that no password ever travels in the
+     * clear; --tls-implicit starts TLS at once instead (port 995 style, as
+     * Mailpit's --pop3-tls-cert/--pop3-tls-key do).  The names are those
+     * doc/mpopd.1 and the manual give. */
+    { "tls-implicit", no_argument, NULL, OPT_TLS_IMPLICIT },
     { NULL, 0, NULL, 0 }
 };
 
@@ -700,8 +696,8 @@ int main(int argc, char *argv[])
     unsigned long long port = DEFAULT_PORT, max_sessions =
         DEFAULT_MAX_SESSIONS, timeout = DEFAULT_TIMEOUT;
     const char *port_file = NULL, *log_arg = "none";
-    const char *tls_cert = NULL, *tls_key = NULL, *tls_prio = NULL;
-    bool starttls = false;
+    const char *tls_cert = NULL, *tls_key = NULL;
+    bool implicit = false;
     struct tls_server *tls = NULL;
     struct box_opt *opts = NULL;
     size_t nopts = 0;
@@ -768,11 +764,8 @@ int main(int argc, char *argv[])
         case OPT_TLS_KEY:
             tls_key = optarg;
             break;
-        case OPT_STARTTLS:
-            starttls = true;
-            break;
-        case OPT_TLS_PRIORITIES:
-            tls_prio = optarg;
+        case OPT_TLS_IMPLICIT:
+            implicit = true;
             break;
         case OPT_AUTH: {
             const char *comma = strchr(optarg, ',');
@@ -843,15 +836,14 @@ int main(int argc, char *argv[])
         ret = err_exitcode(MP_EUSAGE);
         goto out;
     }
-    if ((starttls || tls_prio) && !tls_cert) {
-        log_error(_("%s needs --tls-cert and --tls-key"),
-                  starttls ? "--starttls" : "--tls-priorities");
+    if (implicit && !tls_cert) {
+        log_error(_("%s needs --tls-cert and --tls-key"), "--tls-implicit");
         ret = err_exitcode(MP_EUSAGE);
         goto out;
     }
     /* Before any fork: every session shares the loaded credentials, and
      * a bad file is reported at start, not per connection. */
-    if (tls_cert && tls_server_new(tls_cert, tls_key, tls_prio, &tls, &e)
+    if (tls_cert && tls_server_new(tls_cert, tls_key, NULL, &tls, &e)
         != 0) {
         log_error("%s", e.msg);
         ret = err_exitcode(e.kind);
@@ -918,7 +910,7 @@ int main(int argc, char *argv[])
         session_out_fd = 1;
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
-        ret = run_session(0, 1, (int)timeout, &cfg, tls, !starttls);
+        ret = run_session(0, 1, (int)timeout, &cfg, tls, implicit);
     } else {
         int bound = 0;
         int lfd = listen_on(iface, (int)port, &bound, &e);
@@ -936,7 +928,7 @@ int main(int argc, char *argv[])
         }
         mlog(LOG_INFO, _("listening on %s port %d"), iface, bound);
         ret = serve(lfd, (int)timeout, (size_t)max_sessions, &cfg, tls,
-                    !starttls);
+                    implicit);
         if (port_file)
             unlink(port_file);
     }

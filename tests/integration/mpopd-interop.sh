@@ -216,6 +216,7 @@ check()
 
 CA=$T/certs/ca.pem
 TLS_OPTS=(--tls-cert="$T/certs/server.pem" --tls-key="$T/certs/server.key")
+IMPLICIT=(--tls-implicit "${TLS_OPTS[@]}")
 plan 38
 
 # fetchmail: plain keep off, plain keep on, implicit TLS, STLS
@@ -229,12 +230,12 @@ if $HAVE_FETCHMAIL; then
     check fm2 $? "fetchmail, keep" 5
     stop_mpopd
     if $HAVE_CERTS; then
-        start_mpopd fm3 "${TLS_OPTS[@]}"
+        start_mpopd fm3 "${IMPLICIT[@]}"
         fetchmail_run fm3 "no keep" ssl sslcertck sslcertfile "\"$CA\"" \
             sslcommonname localhost
         check fm3 $? "fetchmail, implicit TLS" 0
         stop_mpopd
-        start_mpopd fm4 "${TLS_OPTS[@]}" --starttls
+        start_mpopd fm4 "${TLS_OPTS[@]}"
         fetchmail_run fm4 "no keep" sslcertck sslcertfile "\"$CA\"" \
             sslcommonname localhost \
             sslproto "TLS1.2+"
@@ -259,7 +260,7 @@ if $HAVE_GETMAIL; then
     check gm2 $? "getmail6, keep" 5 "Return-Path: <unknown>"
     stop_mpopd
     if $HAVE_CERTS; then
-        start_mpopd gm3 "${TLS_OPTS[@]}"
+        start_mpopd gm3 "${IMPLICIT[@]}"
         getmail_run gm3 true SimplePOP3SSLRetriever "ca_certs = $CA"
         check gm3 $? "getmail6, implicit TLS" 0 "Return-Path: <unknown>"
         stop_mpopd
@@ -286,11 +287,11 @@ if $HAVE_MPOP; then
         "mpop, keep: a second run fetches nothing new"
     stop_mpopd
     if $HAVE_CERTS; then
-        start_mpopd mp3 "${TLS_OPTS[@]}"
+        start_mpopd mp3 "${IMPLICIT[@]}"
         mpop_run mp3 off "tls on" "tls_starttls off" "tls_trust_file $CA"
         check mp3 $? "mpop, implicit TLS" 0
         stop_mpopd
-        start_mpopd mp4 "${TLS_OPTS[@]}" --starttls
+        start_mpopd mp4 "${TLS_OPTS[@]}"
         mpop_run mp4 off "tls on" "tls_starttls on" "tls_trust_file $CA"
         check mp4 $? "mpop, STLS" 0
         stop_mpopd

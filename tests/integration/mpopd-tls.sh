@@ -1,6 +1,6 @@
 #!/bin/bash
-# mpopd with TLS: implicit TLS (--tls-cert/--tls-key) and STLS
-# (--starttls) with a certificate made by certtool (tests/lib/certs.sh),
+# mpopd with TLS: STLS (--tls-cert/--tls-key) and implicit TLS
+# (--tls-implicit) with a certificate made by certtool (tests/lib/certs.sh),
 # checked with python3's ssl module and with our own client's --serverinfo;
 # plaintext logins refused before STLS; data pipelined after STLS ends the
 # session; --inetd over TLS; the handshake is bounded by --timeout; SIGTERM
@@ -140,14 +140,14 @@ try:
     # ---- options ---------------------------------------------------------
     md = make_maildir("md", [M1])
     r = subprocess.run([MPOPD, "--help"], capture_output=True, text=True)
-    ok(all(o in r.stdout for o in ("--tls-cert", "--tls-key", "--starttls",
-                                   "--tls-priorities")),
+    ok(all(o in r.stdout for o in ("--tls-cert", "--tls-key",
+                                   "--tls-implicit")),
        "--help lists the TLS options")
     base = ["--inetd", "--auth=u,echo p", "--maildir=" + md]
     is_eq(run(base + CERT[:1]).returncode, 64, "--tls-cert without --tls-key")
     is_eq(run(base + CERT[1:]).returncode, 64, "--tls-key without --tls-cert")
-    is_eq(run(base + ["--starttls"]).returncode, 64,
-          "--starttls without a certificate")
+    is_eq(run(base + ["--tls-implicit"]).returncode, 64,
+          "--tls-implicit without a certificate")
     r = run(base + ["--tls-cert=" + os.path.join(T, "nonexistent.pem"),
                     CERT[1]])
     ok(r.returncode == 66 and "nonexistent.pem" in r.stderr,
@@ -156,12 +156,9 @@ try:
                     CERT[1]])
     ok(r.returncode == 78 and "does not belong" in r.stderr,
        "key not matching the certificate: EX_CONFIG")
-    r = run(base + CERT + ["--tls-priorities=NORMAL:+BOGUS"])
-    ok(r.returncode == 78 and "BOGUS" in r.stderr,
-       "invalid priority string: EX_CONFIG naming the bad part")
 
     # ---- implicit TLS ----------------------------------------------------
-    p, port, log = start(md, *CERT)
+    p, port, log = start(md, "--tls-implicit", *CERT)
     c = Client(port)
     c.starttls()
     is_eq(c.line(), "+OK mpopd ready", "implicit TLS: greeting over TLS")
@@ -255,7 +252,7 @@ try:
     c.close()
 
     # the handshake is bounded by --timeout
-    p, port, log = start(md, "--timeout=1", *CERT)
+    p, port, log = start(md, "--timeout=1", "--tls-implicit", *CERT)
     c = Client(port)
     t0 = time.monotonic()
     ok(c.eof() and time.monotonic() - t0 < 5,
@@ -271,7 +268,7 @@ try:
     p.wait(timeout=10)
 
     # ---- STLS ------------------------------------------------------------
-    p, port, log = start(md, "--starttls", *CERT)
+    p, port, log = start(md, *CERT)
     c = Client(port)
     is_eq(c.line(), "+OK mpopd ready", "STLS: plain greeting")
     c.send(b"CAPA\r\n")
@@ -342,7 +339,7 @@ try:
     is_eq(p.wait(timeout=10), 0, "STLS: SIGTERM")
 
     # ---- --inetd over TLS ------------------------------------------------
-    for mode, extra in (("implicit", []), ("STLS", ["--starttls"])):
+    for mode, extra in (("implicit", ["--tls-implicit"]), ("STLS", [])):
         a, b = socket.socketpair()
         q = subprocess.Popen([MPOPD, "--inetd", "--auth=u,echo p",
                               "--maildir=" + md] + CERT + extra,

@@ -25,7 +25,7 @@ enum {
     OPT_TLS_MIN_DH_PRIME_BITS, OPT_TLS_FORCE_SSLV3, OPT_QUIET,
     OPT_HALF_QUIET, OPT_ALL_ACCOUNTS, OPT_AUTH_ONLY, OPT_STATUS_ONLY,
     OPT_ONLY_NEW, OPT_KEEP, OPT_KILLSIZE, OPT_SKIPSIZE, OPT_FILTER,
-    OPT_DELIVERY, OPT_UIDLS_FILE
+    OPT_DELIVERY, OPT_UIDLS_FILE, OPT_JOBS, OPT_LOG, OPT_SUMMARY
 };
 
 static const struct option long_options[] = {
@@ -75,12 +75,16 @@ static const struct option long_options[] = {
     { "filter", required_argument, NULL, OPT_FILTER },
     { "delivery", required_argument, NULL, OPT_DELIVERY },
     { "uidls-file", required_argument, NULL, OPT_UIDLS_FILE },
+    /* Beyond the original (issue 9); command line only. */
+    { "jobs", required_argument, NULL, OPT_JOBS },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "summary", required_argument, NULL, OPT_SUMMARY },
     { NULL, 0, NULL, 0 }
 };
 
 /* Leading ':' makes a missing argument return ':' instead of '?'; "n::" and
  * "k::" take an attached value as the original does ("-koff"). */
-static const char short_options[] = ":PdSC:qQaAsn::k::";
+static const char short_options[] = ":PdSC:qQaAsn::k::j:";
 
 const char *const cli_auth_methods[] = {
     "user", "apop", "plain", "scram-sha-1", "scram-sha-256", "external",
@@ -494,6 +498,28 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         /* Expanded later, after %U/%H, by account_uidls_path(). */
         set_string(a, ACC_UIDLS_FILE, &a->uidls_file, arg);
         break;
+    case 'j': case OPT_JOBS:
+        if (parse_int(arg, 1, CLI_JOBS_MAX, &n) < 0)
+            return bad_arg(e, arg, opt);
+        c->jobs = (unsigned)n;
+        break;
+    case OPT_LOG:
+        free(c->log);
+        c->log = NULL;
+        if (!*arg)
+            return bad_arg(e, arg, opt);
+        if (strcmp(arg, "none") != 0)
+            c->log = strcmp(arg, "syslog") == 0 ? xstrdup(arg)
+                : paths_expand_tilde(arg);
+        break;
+    case OPT_SUMMARY:
+        if (strcmp(arg, "json") == 0)
+            c->summary_json = true;
+        else if (strcmp(arg, "none") == 0)
+            c->summary_json = false;
+        else
+            return bad_arg(e, arg, opt);
+        break;
     default:
         return err_set(e, MP_EUSAGE, _("unhandled option %d"), val);
     }
@@ -517,6 +543,7 @@ int cli_parse(struct cli *c, int argc, char **argv, struct mp_err *e)
 
     memset(c, 0, sizeof *c);
     c->over = account_new(_("(command line)"));
+    c->jobs = 1;
     /* glibc: optind 0 re-initialises getopt's whole state. */
     optind = 0;
     opterr = 0;
@@ -558,5 +585,6 @@ void cli_clear(struct cli *c)
     account_free(&c->over);
     free(c->conffile);
     free(c->configure_addr);
+    free(c->log);
     memset(c, 0, sizeof *c);
 }

@@ -12,6 +12,9 @@
 #include "account.h"
 #include "err.h"
 
+/* The most accounts -j runs at once. */
+#define CLI_JOBS_MAX 64
+
 enum cli_mode {
     CLI_MODE_RETRIEVE = 0,      /* default */
     CLI_MODE_SERVERINFO,        /* -S, --serverinfo */
@@ -43,6 +46,10 @@ struct cli {
     bool host_mode;             /* --host was given: no config file */
     char *conffile;             /* -C FILE, NULL when not given */
     char *configure_addr;       /* --configure=ADDR */
+    unsigned jobs;              /* -j N, --jobs=N: 1 (default) .. 64 */
+    char *log;                  /* --log=syslog|FILE (~ expanded), NULL:
+                                   none */
+    bool summary_json;          /* --summary=json */
     /* Every setting the command line gave, with its bit in over->set.
      * id is "(command line)"; never NULL after a successful cli_parse(). */
     struct account *over;

@@ -7,7 +7,8 @@
 # maildir must be empty afterwards.  Keep on leaves the mails on the
 # server.  Then the same over TLS: implicit TLS and STLS, with the test CA
 # from tests/lib/certs.sh.  Prints TAP.
-. "${TESTLIB:-$(dirname "$0")/../lib}/common.sh"
+: "${TESTLIB:=$(dirname "$0")/../lib}"
+. "$TESTLIB/common.sh"
 . "$TESTLIB/certs.sh"
 
 : "${MPOPD:=${top_builddir:-.}/src/mpopd}"
@@ -31,8 +32,8 @@ AS_ROOT=false
 
 # ---- the mails and what a client must deliver ----------------------------
 mkdir -p "$T/mails" "$T/want"
-printf 'From: a@example.org\nSubject: one\n\n.leading dot\n..two dots\n.\nFrom the start\n>From quoted\n' \
-    >"$T/mails/1"
+printf '%s\n' 'From: a@example.org' 'Subject: one' '' '.leading dot' \
+    '..two dots' '.' 'From the start' '>From quoted' >"$T/mails/1"
 printf 'From: b@example.org\r\nSubject: two\r\n\r\nCRLF body\r\n.dot\r\n' \
     >"$T/mails/2"
 printf 'From: c@example.org\nSubject: three\n\nno final line end' \
@@ -132,9 +133,13 @@ fetchmail_run()
 f=$(mktemp "$1/mail.XXXXXX") && exec cat >"$f"
 EOF
     chmod +x "$T/deliver.sh"
-    printf 'set no bouncemail\npoll 127.0.0.1 protocol pop3 port %s user "u" password "secret" is "%s" here %s fetchall no rewrite %s mda "%s %s"\n' \
-        "$PORT" "$(id -un)" "$keep" "$*" "$T/deliver.sh" "$T/$name.out" \
-        >"$T/$name.fmrc"
+    {
+        echo "set no bouncemail"
+        echo "poll 127.0.0.1 protocol pop3 port $PORT"
+        echo "    user \"u\" password \"secret\" is \"$(id -un)\" here"
+        echo "    $keep fetchall no rewrite $*"
+        echo "    mda \"$T/deliver.sh $T/$name.out\""
+    } >"$T/$name.fmrc"
     chmod 600 "$T/$name.fmrc"
     # Own pid file and ids file: root's default pid file is shared with
     # any other fetchmail on the machine.

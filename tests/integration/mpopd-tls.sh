@@ -5,7 +5,8 @@
 # plaintext logins refused before STLS; data pipelined after STLS ends the
 # session; --inetd over TLS; the handshake is bounded by --timeout; SIGTERM
 # during a TLS session.  Prints TAP.
-. "${TESTLIB:-$(dirname "$0")/../lib}/common.sh"
+: "${TESTLIB:=$(dirname "$0")/../lib}"
+. "$TESTLIB/common.sh"
 . "$TESTLIB/certs.sh"
 
 : "${MPOPD:=${top_builddir:-.}/src/mpopd}"

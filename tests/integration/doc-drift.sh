@@ -27,7 +27,7 @@ done
 # Options documented ahead of their implementation (issue 9).  Each is
 # tolerated in the manual only while --help does not list it yet; remove
 # it from here once it is built.
-PLANNED_MPOP="--jobs --log --summary --mda --movemail"
+PLANNED_MPOP="--mda"
 PLANNED_MPOPD="--tls-cert --tls-key --tls-implicit"
 
 # man_text FILE: the page with escapes undone, so "\-\-tls" reads "--tls".

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gettext.h"
 #include "linereader.h"
@@ -56,10 +57,23 @@ static ssize_t fill(struct linereader *r, struct mp_err *e)
     return n;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int linereader_getline(struct linereader *r, const char **line_r,
                        size_t *len_r, struct mp_err *e)
 {
     size_t scanned = r->start;
+    /* The transport's timeout bounds each read; a line as a whole must
+     * arrive within it too, else a server that trickles a byte a second
+     * holds the client forever (every single read is in time). */
+    int timeout_ms = r->t->timeout_ms;
+    long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 
     for (;;) {
         char *lf = memchr(r->buf + scanned, '\n', r->end - scanned);
@@ -91,7 +105,19 @@ int linereader_getline(struct linereader *r, const char **line_r,
                            "than %zu bytes"), r->max_line);
         size_t old_start = r->start;
         size_t old_end = r->end;
+        if (deadline) {
+            long long left = deadline - now_ms();
+            if (left <= 0) {
+                int sec = (timeout_ms + 999) / 1000;
+                return err_set(e, MP_ETEMP, ngettext("network read timed "
+                               "out after %d second", "network read timed "
+                               "out after %d seconds", (unsigned long)sec),
+                               sec);
+            }
+            r->t->timeout_ms = (int)left;
+        }
         ssize_t n = fill(r, e);
+        r->t->timeout_ms = timeout_ms;
         if (n < 0)
             return -1;
         if (n == 0)

@@ -45,7 +45,8 @@ Directives:
                        match GLOB (fnmatch, case-sensitive: * ? [...])
   expect-any N         read N lines, whatever they are
   expect-eof [GLOB]    the client must close the connection; lines matching
-                       GLOB (if given) may come first and are ignored
+                       GLOB (if given) may come first and are ignored (a
+                       QUIT among them is answered "+OK bye")
   timeout SECS         how long expect* wait for the client (default 10)
   log-dele [on|off]    while on, a DELE that arrives while an expect* reads
                        is answered "+OK", logged and not counted as the
@@ -386,6 +387,12 @@ class Server:
                         line.decode("latin-1"), arg):
                     raise Deviation("client sent '%s'; expected it to close "
                                     "the connection" % show(line))
+                if line.upper() == b"QUIT":
+                    # A client that waits for QUIT's answer gets it.
+                    try:
+                        self.send(b"+OK bye\r\n")
+                    except PeerClosed:
+                        pass
             self.close()
         elif op == "starttls":
             if self.ctx is None:

@@ -320,12 +320,12 @@ data = b""
 while b"\n" not in data:
     left = end - time.time()
     if left <= 0:
-        sys.exit(74)
+        sys.exit(75)
     s.settimeout(left)
     try:
         c = s.recv(100)
     except socket.timeout:
-        sys.exit(74)
+        sys.exit(75)
     if not c:
         sys.exit(74)
     data += c

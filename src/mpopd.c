@@ -554,23 +554,23 @@ static void end_sessions(pid_t *kids, size_t max, size_t *active)
     }
 }
 
-static int serve(int lfd, int timeout, size_t max_sessions,
-                 const struct pop3d_config *cfg,
-                 const struct tls_server *tls, bool implicit)
+/* The listener's signals: SIGTERM, SIGINT and SIGHUP end it, SIGCHLD
+ * reaps sessions.  They are blocked from here on except inside serve()'s
+ * ppoll(), so none can slip in between the flag check and the wait, and a
+ * SIGTERM that comes before serve() runs (say, right after the port file
+ * appeared) waits for it instead of killing the process uncleanly.
+ * *unblocked_r is the mask to wait with. */
+static void listener_signals(sigset_t *unblocked_r)
 {
-    pid_t *kids = xcalloc(max_sessions, sizeof *kids);
-    size_t active = 0;
-    sigset_t block, none;
+    sigset_t block;
     struct sigaction sa;
 
-    /* The signals are blocked except inside ppoll(), so a SIGTERM or
-     * SIGCHLD can never slip in between the flag check and the wait. */
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &block, &none);
+    sigprocmask(SIG_BLOCK, &block, unblocked_r);
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_term;
@@ -579,7 +579,20 @@ static int serve(int lfd, int timeout, size_t max_sessions,
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = on_chld;
     sigaction(SIGCHLD, &sa, NULL);
+}
 
+static int serve(int lfd, int timeout, size_t max_sessions,
+                 const struct pop3d_config *cfg,
+                 const struct tls_server *tls, bool implicit,
+                 const sigset_t *unblocked)
+{
+    pid_t *kids = xcalloc(max_sessions, sizeof *kids);
+    size_t active = 0;
+    sigset_t none = *unblocked;
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
     while (!got_term) {
         struct pollfd pfd = { .fd = lfd, .events = POLLIN };
         int fd;
@@ -912,8 +925,11 @@ int main(int argc, char *argv[])
         sigaction(SIGHUP, &sa, NULL);
         ret = run_session(0, 1, (int)timeout, &cfg, tls, implicit);
     } else {
-        int bound = 0;
-        int lfd = listen_on(iface, (int)port, &bound, &e);
+        int bound = 0, lfd;
+        sigset_t unblocked;
+
+        listener_signals(&unblocked);
+        lfd = listen_on(iface, (int)port, &bound, &e);
 
         if (lfd < 0) {
             log_error("%s", e.msg);
@@ -928,7 +944,7 @@ int main(int argc, char *argv[])
         }
         mlog(LOG_INFO, _("listening on %s port %d"), iface, bound);
         ret = serve(lfd, (int)timeout, (size_t)max_sessions, &cfg, tls,
-                    implicit);
+                    implicit, &unblocked);
         if (port_file)
             unlink(port_file);
     }

@@ -397,6 +397,20 @@ try:
         c.close()
     ok(not slow, "SIGTERM right after a greeting, 20 times: the listener "
        "always ends at once (slow: %s)" % ", ".join(slow))
+    # Right after the port file appears: still a clean exit, file removed.
+    bad = []
+    for i in range(10):
+        p, port, pf, log = start(boxes=[("u", "p", mdt)])
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        if rc != 0 or os.path.exists(pf):
+            bad.append(str(rc))
+    ok(not bad, "SIGTERM right after the port file appears, 10 times: exit "
+       "0, port file removed (%s)" % ", ".join(bad))
     # A session blocked writing a big mail to a client that does not read.
     p, port, pf, log = start(boxes=[("u", "p", mdt)])
     c, r = login(port)

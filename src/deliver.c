@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deliver.h"
@@ -21,6 +23,7 @@ struct deliver {
     const struct deliver_ops *ops;
     void *ctx;
     bool open;
+    bool finished;      /* deliver_finish() done for the open mail */
 };
 
 const struct deliver_ops *deliver_lookup(const char *name)
@@ -72,6 +75,7 @@ int deliver_open(struct deliver *d, const struct deliver_msg_info *info,
         return -1;
     }
     d->open = true;
+    d->finished = false;
     return 0;
 }
 
@@ -83,10 +87,22 @@ int deliver_write(struct deliver *d, const char *p, size_t n,
     return n == 0 ? 0 : d->ops->write(d->ctx, p, n, e);
 }
 
-int deliver_commit(struct deliver *d, unsigned cflags, struct mp_err *e)
+int deliver_finish(struct deliver *d, unsigned cflags, struct mp_err *e)
 {
     if (!d->open)
         return err_set(e, MP_ESOFTWARE, _("delivery: no mail is open"));
+    if (d->finished || !d->ops->finish)
+        return 0;
+    if (d->ops->finish(d->ctx, cflags, e) != 0)
+        return -1;
+    d->finished = true;
+    return 0;
+}
+
+int deliver_commit(struct deliver *d, unsigned cflags, struct mp_err *e)
+{
+    if (deliver_finish(d, cflags, e) != 0)
+        return -1;
     if (d->ops->commit(d->ctx, cflags, e) != 0)
         return -1;
     d->open = false;
@@ -99,6 +115,20 @@ void deliver_abort(struct deliver *d)
         d->ops->abort(d->ctx);
         d->open = false;
     }
+}
+
+const char *deliver_token(const struct deliver *d)
+{
+    return d->ops->token ? d->ops->token(d->ctx) : NULL;
+}
+
+int deliver_check(struct deliver *d, const char *token, bool *done_r,
+                  struct mp_err *e)
+{
+    *done_r = false;
+    if (d->open)
+        return err_set(e, MP_ESOFTWARE, _("delivery: a mail is open"));
+    return d->ops->check ? d->ops->check(d->ctx, token, done_r, e) : 0;
 }
 
 int deliver_sync(struct deliver *d, struct mp_err *e)
@@ -303,7 +333,10 @@ static int file_emit(void *arg, const char *p, size_t n, struct mp_err *e)
 {
     struct deliver_file *f = arg;
 
-    return deliver_write_fd(f->fd, p, n, f->path, e);
+    if (deliver_write_fd(f->fd, p, n, f->path, e) != 0)
+        return -1;
+    f->written += (long long)n;
+    return 0;
 }
 
 void deliver_file_init(struct deliver_file *f)
@@ -317,6 +350,8 @@ int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
 {
     f->fd = fd;
     f->path = path;
+    f->written = 0;
+    f->finished = false;
     deliver_lines_init(&f->lines, crlf, false, file_emit, f);
     if (info && info->received
         && deliver_lines_write(&f->lines, info->received,
@@ -330,6 +365,8 @@ int deliver_file_finish(struct deliver_file *f, unsigned cflags,
 {
     int fd = f->fd;
 
+    if (f->finished)
+        return 0;
     if (deliver_lines_finish(&f->lines, e) != 0)
         return -1;
     if (!(cflags & DELIVER_COMMIT_DEFER) && fsync(fd) != 0)
@@ -340,6 +377,38 @@ int deliver_file_finish(struct deliver_file *f, unsigned cflags,
     if (close(fd) != 0)
         return err_set_errno(e, MP_EIO, errno, _("cannot close %s"),
                              f->path);
+    f->finished = true;
+    return 0;
+}
+
+int deliver_file_publish(struct deliver_file *f, const char *final,
+                         struct mp_err *e)
+{
+    struct stat st;
+    int saved;
+
+    if (link(f->path, final) == 0) {
+        /* A stray second name in tmp/ is clutter, never a duplicate. */
+        unlink(f->path);
+    } else {
+        saved = errno;
+        if (saved != EPERM && saved != ENOSYS && saved != EOPNOTSUPP
+            && saved != EMLINK)
+            return err_set_errno(e, MP_EIO, saved,
+                                 _("cannot move %s to %s"), f->path,
+                                 final);
+        /* No hard links here (some FUSE and SMB mounts). */
+        if (lstat(final, &st) == 0)
+            return err_set_errno(e, MP_EIO, EEXIST,
+                                 _("cannot move %s to %s"), f->path,
+                                 final);
+        if (rename(f->path, final) != 0)
+            return err_set_errno(e, MP_EIO, errno,
+                                 _("cannot move %s to %s"), f->path,
+                                 final);
+    }
+    free(f->path);
+    f->path = NULL;
     return 0;
 }
 
@@ -418,4 +487,63 @@ void deliver_file_clear(struct deliver_file *f)
     free(f->pending);
     f->pending = NULL;
     f->apending = 0;
+}
+
+/* ---- tokens ---- */
+
+void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
+                        const char *name)
+{
+    int n = snprintf(tok, DELIVER_TOKEN_SZ, "%s/%s", pfx, name);
+
+    if (n < 0 || n >= DELIVER_TOKEN_SZ || strpbrk(name, " \t\r\n"))
+        tok[0] = '\0';
+}
+
+void deliver_token_add(char tok[DELIVER_TOKEN_SZ], long long v)
+{
+    size_t len = strlen(tok);
+    int n;
+
+    if (len == 0)
+        return;
+    n = snprintf(tok + len, DELIVER_TOKEN_SZ - len, "/%lld", v);
+    if (n < 0 || (size_t)n >= DELIVER_TOKEN_SZ - len)
+        tok[0] = '\0';
+}
+
+int deliver_token_split(const char *token, const char *pfx, char *buf,
+                        char **fields, int max)
+{
+    size_t pl = strlen(pfx);
+    int nf = 0;
+    char *s;
+
+    if (strncmp(token, pfx, pl) != 0 || token[pl] != '/'
+        || strlen(token) >= DELIVER_TOKEN_SZ)
+        return -1;
+    strcpy(buf, token + pl + 1);
+    for (s = buf; s; ) {
+        char *slash = strchr(s, '/');
+
+        if (slash)
+            *slash = '\0';
+        if (nf == max || !*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+            return -1;
+        fields[nf++] = s;
+        s = slash ? slash + 1 : NULL;
+    }
+    return nf;
+}
+
+long long deliver_token_num(const char *field)
+{
+    char *end;
+    long long v;
+
+    if (!field || strspn(field, "0123456789") != strlen(field)
+        || strlen(field) > 18 || !*field)
+        return -1;
+    v = strtoll(field, &end, 10);
+    return v;
 }

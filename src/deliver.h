@@ -84,8 +84,17 @@ struct deliver_ops {
     int (*open)(void *ctx, const struct deliver_msg_info *info,
                 struct mp_err *e);
     int (*write)(void *ctx, const char *p, size_t n, struct mp_err *e);
+    /* Optional: completes the mail's bytes (flushes the converter, ends
+     * the last line, the mbox's blank line; fsync unless
+     * DELIVER_COMMIT_DEFER) without publishing it yet.  commit() then only
+     * publishes.  Without it, commit() does everything. */
+    int (*finish)(void *ctx, unsigned cflags, struct mp_err *e);
     int (*commit)(void *ctx, unsigned cflags, struct mp_err *e);
     void (*abort)(void *ctx);
+    /* Optional: see deliver_token() and deliver_check(). */
+    const char *(*token)(const void *ctx);
+    int (*check)(void *ctx, const char *token, bool *done_r,
+                 struct mp_err *e);
     int (*sync)(void *ctx, struct mp_err *e);
     void (*free)(void *ctx);
 };
@@ -115,8 +124,41 @@ int deliver_write(struct deliver *d, const char *p, size_t n,
 /* cflags: 0 or DELIVER_COMMIT_DEFER.  On failure the mail is not
  * delivered; call deliver_abort() to clean up. */
 int deliver_commit(struct deliver *d, unsigned cflags, struct mp_err *e);
+/* Optional, between the last deliver_write() and deliver_commit(): the
+ * mail's bytes are complete (and, without DELIVER_COMMIT_DEFER, synced) but
+ * not yet published; deliver_token() now names the finished mail.  Pass
+ * the same cflags to deliver_commit().  On failure call deliver_abort(). */
+int deliver_finish(struct deliver *d, unsigned cflags, struct mp_err *e);
 /* NULL-safe; a no-op when no mail is open. */
 void deliver_abort(struct deliver *d);
+
+/* ---- crash recovery ----------------------------------------------------
+ * deliver_token(): a short printable name (no spaces, at most 255 bytes)
+ * for the mail in progress, valid from deliver_open() until the next
+ * deliver_open() or deliver_free(); NULL when the backend has none (mda).
+ * It changes once, at deliver_finish(), to also name the finished mail's
+ * extent.  The caller writes it to its journal BEFORE deliver_commit()
+ * (and before the first byte is written, right after deliver_open()), so
+ * that after a SIGKILL at any instant, deliver_check() can tell from the
+ * destination alone whether that delivery happened, and undo a fragment:
+ *   maildir   "md/NAME" then "md/NAME/SIZE": the mail is published as
+ *             exactly new/NAME (never another name); delivered when
+ *             new/NAME (SIZE bytes) or cur/NAME:... exists; otherwise
+ *             tmp/NAME is removed;
+ *   exchange  "ex/NAME" then "ex/NAME/SIZE", NAME the final *.eml name;
+ *             its temporary file is NAME.tmp;
+ *   mbox      "mb/DEV/INO/OLD" then "mb/DEV/INO/OLD/END": the file's
+ *             identity, its length before the mail, and after it (the
+ *             blank separator line included).  See deliver_mbox.c for the
+ *             rule that decides and truncates.
+ * deliver_check(d, token, &done, e): *done is true when that delivery is
+ * complete in this destination.  A token of another backend or destination
+ * gives false and touches nothing.  Errors: MP_EIO, MP_ETEMP (mbox lock),
+ * MP_EDATA (an mbox fragment that cannot be removed safely: the message
+ * says what to do).  Call it before the first deliver_open(). */
+const char *deliver_token(const struct deliver *d);
+int deliver_check(struct deliver *d, const char *token, bool *done_r,
+                  struct mp_err *e);
 /* Makes every mail committed with DELIVER_COMMIT_DEFER durable.  Call it
  * between mails (not while one is open). */
 int deliver_sync(struct deliver *d, struct mp_err *e);
@@ -171,6 +213,8 @@ struct deliver_file {
     struct deliver_lines lines;
     char **pending;             /* owned paths awaiting deliver_sync */
     size_t npending, apending;
+    long long written;          /* bytes written to fd for this mail */
+    bool finished;              /* deliver_file_finish() done */
 };
 
 void deliver_file_init(struct deliver_file *f);
@@ -182,6 +226,28 @@ int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
  * closes the fd.  f->path stays for the caller to publish. */
 int deliver_file_finish(struct deliver_file *f, unsigned cflags,
                         struct mp_err *e);
+/* Publishes the finished temporary file as exactly `final` (no other
+ * name: the journal names it): link() then unlink of the temporary file,
+ * or rename() where the file system has no hard links.  A taken name is
+ * an error (MP_EIO), never overwritten.  Frees f->path. */
+int deliver_file_publish(struct deliver_file *f, const char *final,
+                         struct mp_err *e);
+/* Room for a token and its NUL (tokens are at most 255 bytes). */
+#define DELIVER_TOKEN_SZ 256
+/* Sets tok to "PFX/NAME", or to "" when it would not fit (no token). */
+void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
+                        const char *name);
+/* Appends "/NUMBER" to a token made above (or leaves it "" when it would
+ * not fit). */
+void deliver_token_add(char tok[DELIVER_TOKEN_SZ], long long n);
+/* Splits "PFX/A[/B[/C...]]" into at most max fields after PFX, each
+ * NUL-terminated in buf (size DELIVER_TOKEN_SZ).  Returns the number of
+ * fields, or -1 when token does not start with PFX/ or a field is empty,
+ * ".", "..", or there are more than max. */
+int deliver_token_split(const char *token, const char *pfx, char *buf,
+                        char **fields, int max);
+/* A token field as a number >= 0, or -1 when it is not one. */
+long long deliver_token_num(const char *field);
 /* Remembers final (taking ownership) until deliver_file_sync(). */
 void deliver_file_defer(struct deliver_file *f, char *final);
 /* Closes and unlinks the temporary file.  No-op when nothing is open. */

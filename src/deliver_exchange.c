@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "deliver.h"
 #include "gettext.h"
@@ -21,6 +23,8 @@
 struct ex {
     char *dir;
     struct deliver_file f;
+    char name[DELIVER_TOKEN_SZ];    /* the final NAME.eml */
+    char tok[DELIVER_TOKEN_SZ];
 };
 
 static int ex_create(const char *arg, void **ctx_r, struct mp_err *e)
@@ -49,11 +53,64 @@ static int ex_open(void *ctx, const struct deliver_msg_info *info,
     char *path;
     int fd;
 
+    const char *base;
+
     fd = maildir_create(x->dir, NULL, "mpop-", '-', ".eml" TMP_SUFFIX,
                         &path, e);
     if (fd < 0)
         return -1;
+    base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(x->name, sizeof x->name, "%.*s",
+             (int)(strlen(base) - strlen(TMP_SUFFIX)), base);
+    deliver_token_make(x->tok, "ex", x->name);
     return deliver_file_begin(&x->f, fd, path, true, info, e);
+}
+
+static int ex_finish(void *ctx, unsigned cflags, struct mp_err *e)
+{
+    struct ex *x = ctx;
+
+    if (deliver_file_finish(&x->f, cflags, e) != 0)
+        return -1;
+    deliver_token_add(x->tok, x->f.written);
+    return 0;
+}
+
+static const char *ex_token(const void *ctx)
+{
+    const struct ex *x = ctx;
+
+    return x->tok[0] ? x->tok : NULL;
+}
+
+static int ex_check(void *ctx, const char *token, bool *done_r,
+                    struct mp_err *e)
+{
+    struct ex *x = ctx;
+    char buf[DELIVER_TOKEN_SZ], *fl[2], *path;
+    long long size = -1;
+    struct stat st;
+    int nf;
+
+    *done_r = false;
+    nf = deliver_token_split(token, "ex", buf, fl, 2);
+    if (nf < 1)
+        return 0;
+    if (nf == 2 && (size = deliver_token_num(fl[1])) < 0)
+        return 0;
+    path = xasprintf("%s/%s", x->dir, fl[0]);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (size < 0 || st.st_size == size)
+            *done_r = true;
+        else
+            unlink(path);   /* torn by a power loss: fetched again */
+    }
+    free(path);
+    path = xasprintf("%s/%s" TMP_SUFFIX, x->dir, fl[0]);
+    unlink(path);
+    free(path);
+    return 0;
 }
 
 static int ex_write(void *ctx, const char *p, size_t n, struct mp_err *e)
@@ -66,22 +123,15 @@ static int ex_write(void *ctx, const char *p, size_t n, struct mp_err *e)
 static int ex_commit(void *ctx, unsigned cflags, struct mp_err *e)
 {
     struct ex *x = ctx;
-    const char *base;
-    char *name, *final = NULL;
-    int r;
+    char *final;
 
     if (deliver_file_finish(&x->f, cflags, e) != 0)
         return -1;
-    base = strrchr(x->f.path, '/');
-    base = base ? base + 1 : x->f.path;
-    name = xstrndup(base, strlen(base) - strlen(TMP_SUFFIX));
-    r = maildir_publish(x->f.path, x->dir, NULL, name, "mpop-", '-', ".eml",
-                        &final, e);
-    free(name);
-    if (r != 0)
+    final = xasprintf("%s/%s", x->dir, x->name);
+    if (deliver_file_publish(&x->f, final, e) != 0) {
+        free(final);
         return -1;
-    free(x->f.path);
-    x->f.path = NULL;
+    }
     if (cflags & DELIVER_COMMIT_DEFER) {
         deliver_file_defer(&x->f, final);
         return 0;
@@ -121,8 +171,11 @@ const struct deliver_ops deliver_exchange_ops = {
     .create = ex_create,
     .open = ex_open,
     .write = ex_write,
+    .finish = ex_finish,
     .commit = ex_commit,
     .abort = ex_abort,
+    .token = ex_token,
+    .check = ex_check,
     .sync = ex_sync,
     .free = ex_free,
 };

@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deliver.h"
@@ -13,11 +16,15 @@
 
 /* Maildir: write tmp/NAME, fsync, link to new/NAME, unlink tmp/NAME, fsync
  * new/.  A reader never sees a partial mail in new/, and a crash leaves at
- * most a stray file in tmp/, which maildir readers ignore and clean up. */
+ * most a stray file in tmp/, which maildir readers ignore and clean up.
+ * NAME is the token's name (deliver.h): the mail is published under
+ * exactly that name, so that deliver_check() finds it after a crash. */
 
 struct md {
     char *dir;
     struct deliver_file f;
+    char name[DELIVER_TOKEN_SZ];    /* tmp/NAME of the open mail */
+    char tok[DELIVER_TOKEN_SZ];
 };
 
 static int md_create(const char *arg, void **ctx_r, struct mp_err *e)
@@ -40,10 +47,87 @@ static int md_open(void *ctx, const struct deliver_msg_info *info,
     char *path;
     int fd;
 
+    const char *base;
+
     fd = maildir_create(m->dir, "tmp", "", '.', "", &path, e);
     if (fd < 0)
         return -1;
+    base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(m->name, sizeof m->name, "%s", base);
+    deliver_token_make(m->tok, "md", m->name);
     return deliver_file_begin(&m->f, fd, path, false, info, e);
+}
+
+static int md_finish(void *ctx, unsigned cflags, struct mp_err *e)
+{
+    struct md *m = ctx;
+
+    if (deliver_file_finish(&m->f, cflags, e) != 0)
+        return -1;
+    deliver_token_add(m->tok, m->f.written);
+    return 0;
+}
+
+static const char *md_token(const void *ctx)
+{
+    const struct md *m = ctx;
+
+    return m->tok[0] ? m->tok : NULL;
+}
+
+/* cur/NAME or cur/NAME:INFO exists (a mail reader moved it there). */
+static bool in_cur(const char *dir, const char *name)
+{
+    char *cur = xasprintf("%s/cur", dir);
+    DIR *d = opendir(cur);
+    size_t nl = strlen(name);
+    struct dirent *de;
+    bool found = false;
+
+    free(cur);
+    if (!d)
+        return false;
+    while (!found && (de = readdir(d)) != NULL)
+        found = strncmp(de->d_name, name, nl) == 0
+                && (de->d_name[nl] == '\0' || de->d_name[nl] == ':');
+    closedir(d);
+    return found;
+}
+
+static int md_check(void *ctx, const char *token, bool *done_r,
+                    struct mp_err *e)
+{
+    struct md *m = ctx;
+    char buf[DELIVER_TOKEN_SZ], *fl[2], *path;
+    long long size = -1;
+    struct stat st;
+    int nf;
+
+    *done_r = false;
+    nf = deliver_token_split(token, "md", buf, fl, 2);
+    if (nf < 1)
+        return 0;
+    if (nf == 2 && (size = deliver_token_num(fl[1])) < 0)
+        return 0;
+    path = xasprintf("%s/new/%s", m->dir, fl[0]);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (size < 0 || st.st_size == size) {
+            *done_r = true;
+        } else {
+            /* Only after a power loss: our file, published but torn
+             * (its data did not reach the disk).  It is fetched again. */
+            unlink(path);
+        }
+    } else if (in_cur(m->dir, fl[0])) {
+        *done_r = true;
+    }
+    free(path);
+    /* The temporary file: a fragment, or a second name of the mail. */
+    path = xasprintf("%s/tmp/%s", m->dir, fl[0]);
+    unlink(path);
+    free(path);
+    return 0;
 }
 
 static int md_write(void *ctx, const char *p, size_t n, struct mp_err *e)
@@ -56,18 +140,15 @@ static int md_write(void *ctx, const char *p, size_t n, struct mp_err *e)
 static int md_commit(void *ctx, unsigned cflags, struct mp_err *e)
 {
     struct md *m = ctx;
-    const char *base;
-    char *final = NULL;
+    char *final;
 
     if (deliver_file_finish(&m->f, cflags, e) != 0)
         return -1;
-    base = strrchr(m->f.path, '/');
-    base = base ? base + 1 : m->f.path;
-    if (maildir_publish(m->f.path, m->dir, "new", base, "", '.', "",
-                        &final, e) != 0)
+    final = xasprintf("%s/new/%s", m->dir, m->name);
+    if (deliver_file_publish(&m->f, final, e) != 0) {
+        free(final);
         return -1;
-    free(m->f.path);
-    m->f.path = NULL;
+    }
     if (cflags & DELIVER_COMMIT_DEFER) {
         deliver_file_defer(&m->f, final);
         return 0;
@@ -110,8 +191,11 @@ const struct deliver_ops deliver_maildir_ops = {
     .create = md_create,
     .open = md_open,
     .write = md_write,
+    .finish = md_finish,
     .commit = md_commit,
     .abort = md_abort,
+    .token = md_token,
+    .check = md_check,
     .sync = md_sync,
     .free = md_free,
 };

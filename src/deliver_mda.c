@@ -12,7 +12,8 @@
 /* `delivery mda CMD`: sh -c CMD with %F replaced by the sanitised envelope
  * sender, the mail on standard input with LF line ends (as mpop 1.4.18),
  * and an exit status of 0 meaning delivered.  Aborting stops the command
- * before its input is closed: see proc.h. */
+ * before its input is closed, and a guardian process does the same when
+ * we die, even by SIGKILL: see proc.h (PROC_GUARDIAN). */
 
 /* Time an MDA gets to clean up after SIGTERM before SIGKILL. */
 #define MDA_GRACE_MS 2000
@@ -35,6 +36,8 @@ static int mda_create(const char *arg, void **ctx_r, struct mp_err *e)
     m->proc.pid = -1;
     m->proc.in_fd = -1;
     m->proc.out_fd = -1;
+    m->proc.ctl_fd = -1;
+    m->proc.back_fd = -1;
     *ctx_r = m;
     return 0;
 }
@@ -80,7 +83,7 @@ static int mda_open(void *ctx, const struct deliver_msg_info *info,
     char *cmd = expand(m->cmd, from);
     int r;
 
-    r = proc_start(&m->proc, cmd, PROC_NEW_PGRP, e);
+    r = proc_start(&m->proc, cmd, PROC_NEW_PGRP | PROC_GUARDIAN, e);
     free(cmd);
     if (r != 0)
         return -1;
@@ -98,6 +101,13 @@ static int mda_write(void *ctx, const char *p, size_t n, struct mp_err *e)
     struct mda *m = ctx;
 
     return deliver_lines_write(&m->lines, p, n, e);
+}
+
+static int mda_finish(void *ctx, unsigned cflags, struct mp_err *e)
+{
+    struct mda *m = ctx;
+
+    return deliver_lines_finish(&m->lines, e);
 }
 
 static int mda_commit(void *ctx, unsigned cflags, struct mp_err *e)
@@ -149,6 +159,7 @@ const struct deliver_ops deliver_mda_ops = {
     .needs_from = mda_needs_from,
     .open = mda_open,
     .write = mda_write,
+    .finish = mda_finish,
     .commit = mda_commit,
     .abort = mda_abort,
     .sync = NULL,       /* durability is the command's business */

@@ -38,6 +38,21 @@ char *journal_path(const char *uidls_path)
     return xasprintf("%s.journal", uidls_path);
 }
 
+char *journal_path_account(const char *uidls_path, const char *host,
+                           const char *user)
+{
+    size_t hl = strlen(host), ul = strlen(user);
+    char *k = xmalloc(hl + ul + 1);
+    unsigned long h;
+
+    memcpy(k, host, hl);
+    k[hl] = '\0';
+    memcpy(k + hl + 1, user, ul);
+    h = fnv1a(k, hl + 1 + ul);
+    free(k);
+    return xasprintf("%s.journal-%08lx", uidls_path, h);
+}
+
 static int write_all(int fd, const char *p, size_t n, const char *name,
                      struct mp_err *e)
 {
@@ -232,7 +247,60 @@ static bool all_nul(const char *p, size_t n)
 struct pending {
     char *host, *user, *uid, *token;
     long long first_seen;
+    size_t seq;         /* position in the journal */
 };
+
+/* By host, user, UID, then position. */
+static int pending_cmp(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+    int c = strcmp(x->host, y->host);
+
+    if (c == 0)
+        c = strcmp(x->user, y->user);
+    if (c == 0)
+        c = strcmp(x->uid, y->uid);
+    if (c == 0)
+        c = x->seq < y->seq ? -1 : x->seq > y->seq;
+    return c;
+}
+
+/* Journal order. */
+static int pending_seq_cmp(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void pending_free(struct pending *p)
+{
+    free(p->host);
+    free(p->user);
+    free(p->uid);
+    free(p->token);
+}
+
+/* Keeps the last PENDING event of each UID, in journal order. */
+static size_t pending_last(struct pending *pv, size_t np)
+{
+    size_t i, k = 0;
+
+    if (np < 2)
+        return np;
+    qsort(pv, np, sizeof *pv, pending_cmp);
+    for (i = 0; i < np; i++) {
+        if (i + 1 < np && strcmp(pv[i].host, pv[i + 1].host) == 0
+            && strcmp(pv[i].user, pv[i + 1].user) == 0
+            && strcmp(pv[i].uid, pv[i + 1].uid) == 0) {
+            pending_free(&pv[i]);
+            continue;
+        }
+        pv[k++] = pv[i];
+    }
+    qsort(pv, k, sizeof *pv, pending_seq_cmp);
+    return k;
+}
 
 static int read_file(const char *path, char **data_r, size_t *len_r,
                      struct mp_err *e)
@@ -284,7 +352,7 @@ int journal_replay(const char *path, struct uidls *u,
 {
     char *data, *buf = NULL;
     const char *s, *end;
-    size_t len, nevents = 0, np = 0, i;
+    size_t len, nevents = 0, np = 0, ap = 0, i;
     unsigned long lineno = 0;
     struct pending *pv = NULL;
     int ret = -1;
@@ -342,17 +410,22 @@ int journal_replay(const char *path, struct uidls *u,
             if (l)
                 uidls_remove(l, r.uid);
         } else if (r.token) {
-            pv = xreallocarray(pv, np + 1, sizeof(*pv));
+            if (np == ap) {
+                ap = ap ? 2 * ap : 16;
+                pv = xreallocarray(pv, ap, sizeof(*pv));
+            }
             pv[np].host = xstrdup(r.host);
             pv[np].user = xstrdup(r.user);
             pv[np].uid = xstrdup(r.uid);
             pv[np].token = xstrdup(r.token);
             pv[np].first_seen = r.first_seen;
+            pv[np].seq = np;
             np++;
         }
 next:
         s = nl + 1;
     }
+    np = pending_last(pv, np);
     for (i = 0; i < np; i++) {
         struct uidls_list *l = uidls_get(u, pv[i].host, pv[i].user, true);
         bool done = false;
@@ -369,12 +442,8 @@ next:
         *nevents_r = nevents;
     ret = 0;
 out:
-    for (i = 0; i < np; i++) {
-        free(pv[i].host);
-        free(pv[i].user);
-        free(pv[i].uid);
-        free(pv[i].token);
-    }
+    for (i = 0; i < np; i++)
+        pending_free(&pv[i]);
     free(pv);
     free(buf);
     free(data);

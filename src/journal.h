@@ -50,6 +50,11 @@ struct journal;
 
 /* "<uidls_path>.journal"; the caller frees. */
 char *journal_path(const char *uidls_path);
+/* The journal of one account: "<uidls_path>.journal-XXXXXXXX", the hex
+ * FNV-1a hash of host, a NUL and user.  Several accounts may share a UIDLs
+ * file; each resolves only its own journal's tokens.  The caller frees. */
+char *journal_path_account(const char *uidls_path, const char *host,
+                           const char *user);
 
 /* Opens (creating with mode 0600) the journal for appending; a new or
  * empty file gets its first line, and its directory is synced.  The caller
@@ -81,9 +86,11 @@ typedef int (*journal_pending_fn)(void *ctx, const char *host,
                                   struct mp_err *e);
 
 /* Folds the journal at path into u: DELIVERED adds the UID (keeping the
- * earlier first-seen time), DELETED removes it; PENDING events whose UID
- * is not in the list afterwards are passed to pending (when not NULL) and
- * added when it says done.  Replaying twice gives the same result.  A
+ * earlier first-seen time), DELETED removes it; for each UID with PENDING
+ * events that is not in the list afterwards, the token of its LAST
+ * PENDING event (a later token supersedes an earlier one of the same
+ * delivery) is passed to pending (when not NULL), in journal order, and
+ * the UID is added when it says done.  Replaying twice gives the same result.  A
  * missing file is an empty journal.  *nevents_r (may be NULL) gets the
  * number of events read. */
 int journal_replay(const char *path, struct uidls *u,

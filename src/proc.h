@@ -22,14 +22,44 @@ enum proc_flags {
      * whole group, so `sh -c 'a | b'` cannot leave a writer behind.  Not for
      * commands that need the terminal (a password prompt would stop with
      * SIGTTIN). */
-    PROC_NEW_PGRP = 1 << 1
+    PROC_NEW_PGRP = 1 << 1,
+    /* The command gets a guardian (implies PROC_NEW_PGRP), so that it
+     * never sees the end of its input unless proc_wait() said so: not
+     * even when this process is killed with SIGKILL.  See below. */
+    PROC_GUARDIAN = 1 << 2
 };
+
+/* The guardian (PROC_GUARDIAN).  PR_SET_PDEATHSIG alone cannot protect an
+ * MDA: when a process dies, the kernel closes its descriptors before it
+ * signals its children, so the MDA may read end-of-file (and deliver a
+ * fragment) first.  Instead proc_start() forks a small guardian process
+ * that forks the command itself and keeps its own copy of the write end
+ * of the command's input pipe, so the command cannot see end-of-file while
+ * the guardian lives.  The guardian blocks reading a control socket from
+ * us:
+ *   - proc_wait() sends "c" (all input written): the guardian closes its
+ *     copy, we close ours, the command reads end-of-file and ends; the
+ *     guardian reaps it and sends us its wait status;
+ *   - proc_kill() sends "k" and the grace time: the guardian sends SIGTERM
+ *     to the command's process group, then SIGKILL after the grace time,
+ *     reaps it, and only then lets its copy go;
+ *   - end-of-file on the control socket without a message (we died, even
+ *     by SIGKILL, at any instant): the guardian SIGKILLs the whole process
+ *     group at once, reaps the command, and only then exits (closing its
+ *     copy).  A SIGKILLed process never returns to user space, so the
+ *     command cannot act on the end-of-file that follows.
+ * The guardian ignores SIGINT, SIGTERM, SIGHUP and SIGPIPE (a ^C on the
+ * terminal reaches us, and we decide), and closes every descriptor it
+ * does not need. */
 
 struct proc {
     pid_t pid;          /* -1 when no child is running */
     int in_fd;          /* write end of the child's stdin, -1 once closed */
     int out_fd;         /* read end of its stdout, -1 unless captured */
     bool pgrp;          /* PROC_NEW_PGRP was given */
+    int ctl_fd;         /* PROC_GUARDIAN: our end of the control socket;
+                           pid is then the guardian's */
+    int back_fd;        /* PROC_GUARDIAN: the command's status comes here */
     char *cmd;          /* a copy of the command, for messages */
 };
 

@@ -32,7 +32,52 @@
  *   4. batches of RETR (each followed by sync, UIDLs save, and the DELEs of
  *      that batch queued in front of the next batch's RETRs);
  *   5. DELE of old mails (keep off / keep DURATION expired) and of
- *      killsize/filter deletions, then QUIT. */
+ *      killsize/filter deletions, then QUIT.
+ *
+ * CRASH SAFETY (SIGKILL at any instant: exactly once for maildir, exchange
+ * and mbox; at least once, never a fragment, for mda).
+ *   Per mail, in this order: deliver_open(); a PENDING journal record with
+ *   the backend's token (deliver.h: the maildir/exchange file name that
+ *   will be published, or the mbox identity and length before the mail);
+ *   the writes; deliver_finish() (all bytes written, not yet published);
+ *   a second PENDING record whose token also names the finished extent
+ *   (file size, mbox end offset); deliver_commit() (publish: link into
+ *   new/, rename to *.eml, unlock the mbox).  An mda has no token: a
+ *   DELIVERED record follows its commit, and a kill between the two
+ *   delivers that mail again (at least once).
+ *   The next run replays the journal (journal.h) before connecting: for
+ *   each UID not yet in the UIDLs list, the LAST token recorded is handed
+ *   to deliver_check(), which looks at the destination itself: the file
+ *   exists with that size -> delivered (the UID is added); otherwise the
+ *   leftovers are removed (tmp file; the mbox truncated back to its old
+ *   length under its lock, unless another program's mail follows, which
+ *   is an error for the user to repair) and the mail is fetched again.
+ *
+ * Why the journal records need no fsync of their own (one sync point per
+ * batch stays the only one):
+ *   - After a SIGKILL the kernel keeps everything: every write(), link()
+ *     and rename() that returned is seen by the next run.  A token is
+ *     written before the step it announces (PENDING before the first byte;
+ *     the finished token before publishing), so every delivery that can
+ *     have happened is named, and the destination decides.  No record is
+ *     trusted on its own word: a record without its delivery is harmless.
+ *   - After a power loss, any subset of the unsynced writes may be lost,
+ *     in any order.  A record that survived without its mail: the check
+ *     finds no file, or a file of the wrong size (torn; it is removed), or
+ *     an mbox shorter than END (truncated back) -> fetched again.  A mail
+ *     that survived without its record: delivered again (a duplicate, never
+ *     a loss).  Nothing is lost because the server deletes only after
+ *     deliver_sync() made the batch durable and the UIDLs file (written
+ *     with fsync and rename) records it; the journal is not needed once
+ *     that file is saved.  (The size check relies on the file system
+ *     writing a file's data before its new size, as ext4 data=ordered,
+ *     xfs and btrfs do.)
+ *   - Limits: a mail reader that moves a maildir mail out of new/ and cur/,
+ *     or rewrites the mbox, between the crash and the next run, makes the
+ *     check answer "not delivered" (a duplicate); an exchange pickup
+ *     service that already took the file likewise.
+ * The journal is per account (host and user) beside the UIDLs file, so an
+ * account sharing the UIDLs file never judges another's tokens. */
 #include "config.h"
 
 #include <errno.h>
@@ -114,9 +159,9 @@ struct retr {
 
 /* ---- failpoints --------------------------------------------------------
  * MPOP_TEST_KILL_AT=N: the Nth call of failpoint() SIGKILLs the process.
- * Steps: after deliver_open, after each deliver_write, after each commit,
- * after each deliver_sync, after each UIDLs save, after queueing DELEs,
- * before QUIT. */
+ * Steps: after deliver_open, after each journal record, after each
+ * deliver_write, after deliver_finish, after each commit, after each
+ * deliver_sync, after each UIDLs save, after queueing DELEs, before QUIT. */
 static long failpoint_at = -1;
 static long failpoint_n;
 
@@ -195,6 +240,21 @@ static int run_filter(struct retr *r, unsigned long msn, const char *hdr,
 
 /* ---- the RETR sink -------------------------------------------------- */
 
+/* A PENDING record naming the delivery in progress (see the top). */
+static int journal_token(struct retr *r, const struct mail *m,
+                         struct mp_err *e)
+{
+    const char *tok = deliver_token(r->d);
+
+    if (!r->j || !m->uid || !tok)
+        return 0;
+    if (journal_append(r->j, JOURNAL_PENDING, r->list->host, r->list->user,
+                       m->uid, m->first_seen, tok, e) < 0)
+        return -1;
+    failpoint();
+    return 0;
+}
+
 /* The header block is complete (or as complete as it gets): run the local
  * filter if any, then open the delivery and write the buffered bytes. */
 static int proceed(struct retr *r, struct mp_err *e)
@@ -244,6 +304,8 @@ static int proceed(struct retr *r, struct mp_err *e)
         return -1;
     r->opened = true;
     failpoint();
+    if (journal_token(r, m, e) < 0)
+        return -1;
     if (r->hdr.len > 0) {
         if (deliver_write(r->d, r->hdr.data, r->hdr.len, e) < 0)
             return -1;
@@ -311,19 +373,28 @@ static int sink_end(void *ctx, struct mp_err *e)
     if (!r->opened && !m->discard && proceed(r, e) < 0)
         return -1;
     if (!m->discard) {
+        bool tok;
+
+        if (deliver_finish(r->d, DELIVER_COMMIT_DEFER, e) < 0)
+            return -1;
+        failpoint();
+        tok = deliver_token(r->d) != NULL;
+        if (journal_token(r, m, e) < 0)
+            return -1;
         if (deliver_commit(r->d, DELIVER_COMMIT_DEFER, e) < 0)
             return -1;
         r->opened = false;
         m->delivered = true;
         failpoint();
-        /* The delivery counts from now on, even if we are killed before
-         * the batch's UIDLs save: the next run replays the journal. */
-        if (r->j && m->uid
-            && journal_append(r->j, JOURNAL_DELIVERED, r->list->host,
-                              r->list->user, m->uid, m->first_seen, NULL,
-                              e) < 0)
-            return -1;
-        failpoint();
+        /* Without a token (mda) the delivery counts from this record on,
+         * even if we are killed before the batch's UIDLs save. */
+        if (!tok && r->j && m->uid) {
+            if (journal_append(r->j, JOURNAL_DELIVERED, r->list->host,
+                               r->list->user, m->uid, m->first_seen, NULL,
+                               e) < 0)
+                return -1;
+            failpoint();
+        }
     }
     if (r->ev->mail_end)
         r->ev->mail_end(r->ev->ctx, true);
@@ -539,6 +610,19 @@ static int open_delivery(struct retr *r, struct mp_err *e)
     return 0;
 }
 
+/* journal_pending_fn: the destination decides (see the top). */
+static int replay_check(void *ctx, const char *host, const char *user,
+                        const char *uid, const char *token, bool *done_r,
+                        struct mp_err *e)
+{
+    struct retr *r = ctx;
+
+    (void)host;
+    (void)user;
+    (void)uid;
+    return deliver_check(r->d, token, done_r, e);
+}
+
 static int open_uidls(struct retr *r, struct mp_err *e)
 {
     const char *host = r->a->host ? r->a->host : r->a->socket_name;
@@ -551,14 +635,17 @@ static int open_uidls(struct retr *r, struct mp_err *e)
         return -1;
     path = account_uidls_path(r->a);
     rc = uidls_open(path, r->now, &r->u, e);
-    r->jpath = journal_path(path);
+    r->jpath = journal_path_account(path, host, user);
     free(path);
     if (rc < 0)
         return -1;
     if (r->a->keep == KEEP_DURATION)
         r->u->format = UIDLS_FORMAT_TIMES;
-    /* A journal left by a killed run: its deliveries count. */
-    if (journal_replay(r->jpath, r->u, NULL, NULL, &nev, e) < 0)
+    /* A journal left by a killed run: its deliveries count, once the
+     * destination confirmed them.  Only a fetch (which has the destination
+     * at hand) resolves it; otherwise it waits for the next fetch. */
+    if (r->d && journal_replay(r->jpath, r->u, replay_check, r, &nev,
+                               e) < 0)
         return -1;
     if (nev > 0) {
         if (uidls_save(r->u, e) < 0 || journal_remove(r->jpath, e) < 0)

@@ -59,7 +59,7 @@ EOF
 # dest_reset METHOD: an empty destination $T/d
 dest_reset()
 {
-    rm -rf "$T/d" "$T/uidls" "$T/uidls.journal"
+    rm -rf "$T/d" "$T"/uidls*
     case $1 in
         maildir) mkdir -p "$T/d/new" "$T/d/cur" "$T/d/tmp" ;;
         mbox) mkdir -p "$T/d" ;;

@@ -512,11 +512,15 @@ int main(int argc, char **argv)
     struct account_list sel = { NULL, 0 };
     struct mp_err e;
     struct cli c;
+    const char *localedir;
     size_t i;
     int rc, r;
 
     setlocale(LC_ALL, "");
-    bindtextdomain(PACKAGE, LOCALEDIR);
+    /* MPOP_LOCALEDIR lets the tests use catalogs from the build tree. */
+    localedir = getenv("MPOP_LOCALEDIR");
+    bindtextdomain(PACKAGE, localedir && *localedir ? localedir
+                                                    : LOCALEDIR);
     textdomain(PACKAGE);
     log_set_progname(PACKAGE);
     err_init(&e);

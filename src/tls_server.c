@@ -322,6 +322,11 @@ int tls_server_start(struct transport *t, const struct tls_server *srv,
         c->io_failed = false;
         r = gnutls_handshake(c->s);
     } while (r < 0 && !c->io_failed && !gnutls_error_is_fatal(r));
+    if (r == GNUTLS_E_PREMATURE_TERMINATION && !c->io_failed) {
+        err_set(e, MP_EIO, _("TLS handshake failed: the client closed the "
+                "connection"));
+        goto fail;
+    }
     if (r < 0) {
         sconn_fail(c, r, MP_EPROTO, _("TLS handshake failed"), e);
         goto fail;

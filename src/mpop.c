@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #ifdef HAVE_TLS
 # include <gnutls/gnutls.h>
@@ -20,11 +21,15 @@
 #include "account.h"
 #include "cli.h"
 #include "conf.h"
+#include "configure.h"
 #include "err.h"
 #include "gettext.h"
+#include "jobs.h"
 #include "log.h"
+#include "movemail.h"
 #include "retrieve.h"
 #include "sasl.h"
+#include "runlog.h"
 #include "serverinfo.h"
 #include "session.h"
 #include "transport.h"
@@ -195,6 +200,12 @@ static void print_help(void)
 "  --delivery=method,arg        how to deliver (mda, maildir, mbox,\n"
 "                               exchange)\n"
 "  --uidls-file=filename        file that remembers the mails seen\n"));
+    printf(_("Options beyond the original:\n"
+"  -j, --jobs=number            fetch this many accounts at once\n"
+"  --log=(syslog|filename)      log each mail and account\n"
+"  --summary=json               print a JSON summary of all accounts\n"
+"  --movemail                   act as a movemail program; see\n"
+"                               '%s --movemail --help'\n"), PACKAGE);
 }
 
 static int usage_error(const struct mp_err *e)
@@ -336,6 +347,16 @@ static void ev_mail_end(void *ctx, bool ok)
     fflush(stdout);
 }
 
+/* --log and --summary (issue 9): the account being fetched. */
+static struct runlog_account *cur_rl;
+
+static void ev_mail_done(void *ctx, const struct retrieve_mail_log *ml)
+{
+    (void)ctx;
+    if (cur_rl)
+        runlog_mail(cur_rl, ml);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -366,7 +387,7 @@ static int run_retrieve(const struct cli *c, const struct account *a)
     struct progress p = { c->quiet == CLI_QUIET_NONE && !c->debug, -1, 0 };
     struct retrieve_events ev = {
         &p, ev_status, ev_decision, ev_mail_begin, ev_mail_progress,
-        ev_mail_end
+        ev_mail_end, ev_mail_done
     };
     enum retrieve_action act = c->action == CLI_ACTION_STATUS
         ? RETRIEVE_STATUS : c->action == CLI_ACTION_AUTH ? RETRIEVE_AUTH
@@ -427,12 +448,178 @@ static int run_serverinfo(const struct cli *c, const struct account *a)
     return err_exitcode(e.kind);
 }
 
-/* TODO(retrieval issue): --configure from SRV records (RFC 6186, 8314). */
+/* --configure: SRV records (RFC 6186, 8314), see configure.h. */
 static int run_configure(const struct cli *c)
 {
-    log_error(_("--configure=%s is not yet supported by this version"),
-              c->configure_addr);
-    return EX_UNAVAILABLE;
+    struct mp_err e;
+    char *path = c->conffile ? xstrdup(c->conffile) : conf_default_path();
+    int r;
+
+    err_init(&e);
+    r = configure_run(c->configure_addr, path, stdout, &e);
+    free(path);
+    if (r < 0)
+        return print_err(&e);
+    return EX_OK;
+}
+
+/* ---- issue 9: accounts one after the other or in parallel (-j),
+ * --log and --summary=json ------------------------------------------ */
+
+struct runner {
+    const struct cli *c;
+    const struct account_list *sel;
+    struct runlog log;
+    char **json;            /* per account, for --summary */
+    int rc;                 /* -j: the first failure, in order */
+};
+
+/* One account with its log lines; its JSON object, when wanted, goes to
+ * *json_r. */
+static int run_one(struct runner *rn, size_t i, char **json_r)
+{
+    const struct account *a = rn->sel->v[i];
+    struct runlog_account ra;
+    int r;
+
+    runlog_account_begin(&ra, &rn->log, a);
+    cur_rl = &ra;
+    if (rn->c->mode == CLI_MODE_SERVERINFO)
+        r = run_serverinfo(rn->c, a);
+    else
+        r = run_retrieve(rn->c, a);
+    cur_rl = NULL;
+    runlog_account_end(&ra, r);
+    if (json_r)
+        *json_r = runlog_account_json(&ra);
+    runlog_account_clear(&ra);
+    return r;
+}
+
+static int job_run(size_t i, int side_fd, void *arg)
+{
+    struct runner *rn = arg;
+    char *json = NULL;
+    int r = run_one(rn, i, rn->c->summary_json ? &json : NULL);
+
+    if (json) {
+        size_t off = 0, len = strlen(json);
+        ssize_t w;
+
+        while (off < len && (w = write(side_fd, json + off, len - off)) > 0)
+            off += (size_t)w;
+        free(json);
+    }
+    return r;
+}
+
+static void job_done(size_t i, int exitcode, const char *side, size_t len,
+                     void *arg)
+{
+    struct runner *rn = arg;
+
+    if (rn->rc == EX_OK)
+        rn->rc = exitcode;
+    if (rn->json && side && len)
+        rn->json[i] = xstrndup(side, len);
+}
+
+/* The UIDLs file and the delivery file or directory: accounts sharing
+ * one never run at the same time. */
+static void job_keys(const struct account *a, struct jobs_item *it,
+                     char **uidls_r)
+{
+    memset(it, 0, sizeof *it);
+    *uidls_r = account_uidls_path(a);
+    it->keys[0] = *uidls_r;
+    if (a->delivery == DELIVERY_MAILDIR || a->delivery == DELIVERY_MBOX
+        || a->delivery == DELIVERY_EXCHANGE)
+        it->keys[1] = a->delivery_args;
+}
+
+/* Runs every selected account; returns the exit code of the first that
+ * failed, as the original does. */
+static int run_accounts(const struct cli *c, const struct account_list *sel)
+{
+    struct runner rn;
+    struct mp_err e;
+    size_t i;
+    int rc = EX_OK, r;
+
+    memset(&rn, 0, sizeof rn);
+    rn.c = c;
+    rn.sel = sel;
+    err_init(&e);
+    if (runlog_open(&rn.log, c->log, &e) < 0)
+        return print_err(&e);
+    if (c->summary_json)
+        rn.json = xcalloc(sel->n ? sel->n : 1, sizeof *rn.json);
+    if (c->jobs > 1 && sel->n > 1) {
+        struct jobs_item *items = xcalloc(sel->n, sizeof *items);
+        char **paths = xcalloc(sel->n, sizeof *paths);
+
+        for (i = 0; i < sel->n; i++)
+            job_keys(sel->v[i], &items[i], &paths[i]);
+        catch_signals();
+        if (jobs_run(items, sel->n, c->jobs, job_run, job_done, &rn,
+                     &e) < 0) {
+            log_error("%s", e.msg);
+        }
+        rc = rn.rc;
+        for (i = 0; i < sel->n; i++)
+            free(paths[i]);
+        free(paths);
+        free(items);
+    }
+    if (c->jobs <= 1 || sel->n <= 1) {
+        for (i = 0; i < sel->n; i++) {
+            r = run_one(&rn, i, rn.json ? &rn.json[i] : NULL);
+            if (rc == EX_OK)
+                rc = r;
+        }
+    }
+    runlog_close(&rn.log);
+    if (rn.json) {
+        printf("[");
+        for (i = 0; i < sel->n; i++)
+            printf("%s\n%s", i ? "," : "", rn.json[i] ? rn.json[i] : "null");
+        printf("\n]\n");
+        for (i = 0; i < sel->n; i++)
+            free(rn.json[i]);
+        free(rn.json);
+    }
+    return rc;
+}
+
+/* `mpop --movemail ...` or `mpop-movemail ...` (issue 9). */
+static int run_movemail(int argc, char **argv)
+{
+    struct movemail_opts o;
+    struct mp_err e;
+    char q[MP_ERR_SERVER_MAX * 4 + 1];
+
+    err_init(&e);
+    if (movemail_parse_args(&o, argc, argv, &e) < 0)
+        return usage_error(&e);
+    if (o.help) {
+        printf(_("Usage: %s --movemail [-p|--preserve] [-r|--reverse] "
+                 "[--tls] source destfile [password]\n"
+                 "  source: pop://user[:pass]@host[:port], "
+                 "pops://... (TLS), po:user[:host[:port]]\n"), PACKAGE);
+        return EX_OK;
+    }
+    if (o.version) {
+        print_version(NULL);
+        return EX_OK;
+    }
+    catch_signals();
+    if (movemail_run(&o, &e) == 0)
+        return EX_OK;
+    log_error("%s", e.msg);
+    if (e.server[0])
+        log_error(_("POP3 server message: %s"),
+                  log_quote(q, sizeof q, e.server, strlen(e.server)));
+    return err_exitcode(e.kind);
 }
 
 /* Fills *sel with copies of the accounts to use.  Returns an exit code. */
@@ -514,7 +701,7 @@ int main(int argc, char **argv)
     struct cli c;
     const char *localedir;
     size_t i;
-    int rc, r;
+    int rc;
 
     setlocale(LC_ALL, "");
     /* MPOP_LOCALEDIR lets the tests use catalogs from the build tree. */
@@ -525,6 +712,8 @@ int main(int argc, char **argv)
     log_set_progname(PACKAGE);
     err_init(&e);
 
+    if (movemail_invoked(argc, argv))
+        return run_movemail(argc, argv);
     if (cli_parse(&c, argc, argv, &e) < 0)
         return usage_error(&e);
     if (c.version || c.help) {
@@ -557,17 +746,11 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    for (i = 0; i < sel.n; i++) {
-        if (c.pretend) {
+    if (c.pretend) {
+        for (i = 0; i < sel.n; i++)
             pretend(&c, sel.v[i]);
-            continue;
-        }
-        if (c.mode == CLI_MODE_SERVERINFO)
-            r = run_serverinfo(&c, sel.v[i]);
-        else
-            r = run_retrieve(&c, sel.v[i]);
-        if (rc == EX_OK)
-            rc = r;
+    } else {
+        rc = run_accounts(&c, &sel);
     }
     if (fflush(stdout) != 0 && rc == EX_OK) {
         log_error(_("cannot write to standard output"));

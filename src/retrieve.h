@@ -43,6 +43,24 @@ struct retrieve_status {
     unsigned long long newsize;
 };
 
+/* What became of one mail, for the log (issue 9). */
+enum retrieve_outcome {
+    RETRIEVE_DELIVERED,     /* delivered (and deleted, see below) */
+    RETRIEVE_SKIPPED,       /* left on the server: seen before, skipsize,
+                               kept, or not reached because of an error */
+    RETRIEVE_DELETED,       /* an old mail deleted without fetching */
+    RETRIEVE_KILLED,        /* killsize */
+    RETRIEVE_FILTERED       /* the filter said skip or delete */
+};
+
+struct retrieve_mail_log {
+    unsigned long msn;
+    const char *uid;        /* NULL when the server has no UIDL */
+    long long size;         /* the server's size */
+    enum retrieve_outcome outcome;
+    bool deleted;           /* DELE sent and the session ended with QUIT */
+};
+
 /* Callbacks; each may be NULL.  msn is 1-based, n the number of mails. */
 struct retrieve_events {
     void *ctx;
@@ -58,6 +76,9 @@ struct retrieve_events {
                        long long size);
     void (*mail_progress)(void *ctx, long long done, long long size);
     void (*mail_end)(void *ctx, bool ok);
+    /* For --log and --summary (issue 9): after a fetch, once per mail on
+     * the server, in order, whatever the outcome of the session. */
+    void (*mail_done)(void *ctx, const struct retrieve_mail_log *ml);
 };
 
 /* Runs action for account a (checked with account_check()).  Returns 0,

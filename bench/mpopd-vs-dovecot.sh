@@ -58,7 +58,7 @@ tput_py()
         list+="$(python3 -c "print($bytes / 1048576 / $secs)") "
     done
     # shellcheck disable=SC2086
-    bench_median $list
+    printf '%.1f\n' "$(bench_median $list)"
 }
 
 # tput_mpop PORT: median MiB/s of the original mpop fetching everything.
@@ -81,7 +81,7 @@ tput_mpop()
         list+="$(python3 -c "print(2000 * 4096 / 1048576 / $w)") "
     done
     # shellcheck disable=SC2086
-    bench_median $list
+    printf '%.1f\n' "$(bench_median $list)"
 }
 
 bench_hr "mpopd vs dovecot: 2000 mails of 4 KiB, MiB/s (median of $REPS)"

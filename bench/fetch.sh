@@ -15,6 +15,8 @@
 # Times are medians of REPS (default 5) paired runs; the order of the two
 # mpops alternates from pair to pair.  CPU is user+sys of the client and
 # its children (wait4).  --quick: REPS=1, no 500 MiB mail, no callgrind.
+# The W_, C_, R_, E_, I_ and M_ variables are set through eval.
+# shellcheck disable=SC2154
 . "$(dirname "$0")/lib.sh"
 
 REPS=${REPS:-5}
@@ -63,7 +65,7 @@ pairs()
 {
     local name=$1 tpl=$2 kind=$3 expect=$4 i who order
     local -A wl cl rl bad
-    E_ours= E_orig=
+    E_ours='' E_orig=''
     for ((i = 0; i < REPS; i++)); do
         if ((i % 2)); then order="orig ours"; else order="ours orig"; fi
         for who in $order; do

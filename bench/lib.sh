@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the benchmarks (bash).  Source it first:
 #     . "$(dirname "$0")/lib.sh"
 #

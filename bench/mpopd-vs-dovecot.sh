@@ -49,7 +49,7 @@ at_exit "rm -rf '$SHM'"
 # tput PORT: median MiB/s of REPS runs of the pipelining client.
 tput_py()
 {
-    local port=$1 i out list=
+    local port=$1 i out list=''
     for ((i = 0; i < REPS; i++)); do
         out=$(timeout "$RUN_LIMIT" $BL retr "$port" "$DOVECOT_USER" \
             "$DOVECOT_PASS" 64) || { echo fail; return; }
@@ -64,7 +64,7 @@ tput_py()
 # tput_mpop PORT: median MiB/s of the original mpop fetching everything.
 tput_mpop()
 {
-    local port=$1 i m list= w rc got
+    local port=$1 i m list='' w rc got
     bench_mpoprc "$T/rc" "$port" "maildir $SHM/md" "$T/uidls" \
         "keep on" "only_new off"
     for ((i = 0; i < REPS; i++)); do

@@ -303,7 +303,8 @@ static int builtin_step(struct sasl_client *c, const char *in_b64,
     case B_XOAUTH2:
         if (step == 0 && (!in_b64 || inlen == 0)) {
             builtin_initial(c, &raw, &len);
-            *done_r = true;
+            /* Not done: the server may still answer with an error
+             * report, which the next step must see. */
             break;
         }
         /* RFC 7628 §3.2.2: a challenge after the client's response is an

@@ -60,7 +60,9 @@ static void test_initial(void)
         ok(sasl_client_step(cl, NULL, &out, &done, &e) == 0, "%s: step",
            c->name);
         is_str(out, c->want, "%s: exact bytes", c->name);
-        ok(done, "%s: done after one step", c->name);
+        /* OAuth2: not done, the server may still send an error report */
+        ok(done == (strcmp(c->mech, "PLAIN") == 0),
+           "%s: done after one step: %d", c->name, done);
         xfree_secret(&out);
         sasl_client_free(&cl);
         ok(cl == NULL, "%s: free clears the pointer", c->name);

@@ -329,23 +329,48 @@ int pop3_status_error(const struct pop3_session *s,
     return -1;
 }
 
-/* Sends one command and reads its status line; nothing in flight. */
-static int simple_cmd(struct pop3_session *s, const char *line,
-                      enum pop3_trace trace, struct pop3_status *st,
-                      struct mp_err *e)
+/* Sends one command and reads its status line; nothing in flight.  A "+ "
+ * continuation is a protocol error unless allow_cont (inside AUTH). */
+static int command(struct pop3_session *s, const char *line,
+                   enum pop3_trace trace, bool allow_cont,
+                   struct pop3_status *st, struct mp_err *e)
 {
+    size_t len = strlen(line);
+
     if (check_usable(s, e) != 0)
         return -1;
-    send_line(s, line, strlen(line), trace);
-    if (flush(s, e) != 0 || read_status(s, st, e) != 0)
+    if (len > POP3_LINE_MAX) {
+        /* A long SASL response (RFC 5034 §4 sets no limit on them; OAuth2
+         * tokens run to several KiB): it does not fit the window buffer,
+         * so it goes out on its own, after anything buffered. */
+        log_conv("--> ", line, 0, 1);
+        s->stats.commands++;
+        if (flush(s, e) != 0 || transport_write(s->t, line, len, e) != 0
+            || transport_write(s->t, "\r\n", 2, e) != 0)
+            return broken(s);
+        s->stats.writes += 2;
+        s->sent_since_wait = true;
+    } else {
+        send_line(s, line, len, trace);
+        if (flush(s, e) != 0)
+            return broken(s);
+    }
+    if (read_status(s, st, e) != 0)
         return broken(s);
-    if (st->kind == POP3_CONT) {
+    if (st->kind == POP3_CONT && !allow_cont) {
         err_set_server(e, s->status, strlen(s->status));
         err_set(e, MP_EPROTO, _("the POP3 server sent a continuation "
                 "where none belongs"));
         return broken(s);
     }
     return 0;
+}
+
+static int simple_cmd(struct pop3_session *s, const char *line,
+                      enum pop3_trace trace, struct pop3_status *st,
+                      struct mp_err *e)
+{
+    return command(s, line, trace, false, st, e);
 }
 
 int pop3_greeting(struct pop3_session *s, struct mp_err *e)
@@ -450,10 +475,11 @@ int pop3_command(struct pop3_session *s, enum pop3_cmd cmd,
                  struct pop3_status *st_r, struct mp_err *e)
 {
     size_t len = strlen(line);
+    size_t max = cmd == POP3_CMD_AUTH ? POP3_SASL_LINE_MAX : POP3_LINE_MAX;
 
-    if (len > POP3_LINE_MAX || strpbrk(line, "\r\n"))
+    if (len > max || strpbrk(line, "\r\n"))
         return err_set(e, MP_ESOFTWARE, _("invalid POP3 command line"));
-    return simple_cmd(s, line, trace, st_r, e);
+    return command(s, line, trace, cmd == POP3_CMD_AUTH, st_r, e);
 }
 
 void pop3_set_authenticated(struct pop3_session *s)

@@ -121,10 +121,17 @@ enum pop3_trace {
     POP3_TRACE_NONE     /* nothing of it: SASL payloads */
 };
 
+/* The longest line sent inside an AUTH exchange (RFC 5034 §4 limits only
+ * the AUTH command itself, to 255 octets; a client response may be an
+ * OAuth2 token of several KiB, base64-encoded). */
+#define POP3_SASL_LINE_MAX (256 * 1024)
+
 /* For pop3_auth.c and sasl.c: sends one command line (without CRLF; at
- * most POP3_LINE_MAX bytes, no CR, LF or NUL) and reads one status line
- * into *st_r (spans valid until the next call on s).  +OK, -ERR and "+ "
- * continuations all return 0; only I/O and protocol errors return -1.
+ * most POP3_LINE_MAX bytes, or POP3_SASL_LINE_MAX with POP3_CMD_AUTH; no
+ * CR, LF or NUL) and reads one status line into *st_r (spans valid until
+ * the next call on s).  +OK and -ERR return 0, and with POP3_CMD_AUTH "+ "
+ * continuations too (elsewhere they are MP_EPROTO); only I/O and protocol
+ * errors return -1.
  * Nothing may be in flight (it never pipelines across authentication).
  * On +OK to PASS, APOP or AUTH, call pop3_set_authenticated(). */
 int pop3_command(struct pop3_session *s, enum pop3_cmd cmd,

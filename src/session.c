@@ -139,6 +139,10 @@ int session_open(struct session *s, const struct account *a,
     ap.get_password = get_password;
     ap.password_ctx = (void *)a;
     ap.tls = s->tls;
+    ap.transport = s->tls ? &s->t : NULL;
+    ap.host = a->host;
+    ap.port = port;
+    ap.ntlm_domain = a->ntlm_domain;
     if (pop3_auth(s->pop3, &ap, e) != 0) {
         /* A refused login leaves the session usable: say goodbye politely
          * (nothing was deleted, so QUIT is harmless), keeping the first

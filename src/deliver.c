@@ -495,9 +495,19 @@ void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
                         const char *name)
 {
     int n = snprintf(tok, DELIVER_TOKEN_SZ, "%s/%s", pfx, name);
+    const char *c;
 
-    if (n < 0 || n >= DELIVER_TOKEN_SZ || strpbrk(name, " \t\r\n"))
+    if (n < 0 || n >= DELIVER_TOKEN_SZ) {
         tok[0] = '\0';
+        return;
+    }
+    /* The journal takes printable ASCII only (a host name in UTF-8 would
+     * make the maildir name unfit): then there is no token. */
+    for (c = tok; *c; c++)
+        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
+            tok[0] = '\0';
+            return;
+        }
 }
 
 void deliver_token_add(char tok[DELIVER_TOKEN_SZ], long long v)

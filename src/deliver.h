@@ -234,7 +234,8 @@ int deliver_file_publish(struct deliver_file *f, const char *final,
                          struct mp_err *e);
 /* Room for a token and its NUL (tokens are at most 255 bytes). */
 #define DELIVER_TOKEN_SZ 256
-/* Sets tok to "PFX/NAME", or to "" when it would not fit (no token). */
+/* Sets tok to "PFX/NAME", or to "" (no token) when it would not fit or
+ * holds anything but printable ASCII without spaces. */
 void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
                         const char *name);
 /* Appends "/NUMBER" to a token made above (or leaves it "" when it would

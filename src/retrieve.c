@@ -125,6 +125,7 @@ struct mail {
     bool delivered;         /* committed, maybe not yet durable */
     bool durable;           /* synced and recorded */
     bool dele_sent;
+    int why;                /* issue 9 log: 1 + enum retrieve_reason */
     char *hdr;              /* TOP reply */
     size_t hdrlen;
 };
@@ -207,6 +208,7 @@ static void decide(struct retr *r, unsigned long msn,
     bool keep = del && !deletable(r, m);
 
     m->fetch = false;
+    m->why = (int)why + 1;
     if (del) {
         m->mark = true;
         m->dele = !keep;
@@ -824,6 +826,38 @@ static int fetch_all(struct retr *r, struct mp_err *e)
     }
 }
 
+/* ---- issue 9: the per-mail log hook ----------------------------------
+ * Only reports; changes nothing.  quit: the session ended with QUIT, so
+ * the DELEs sent took effect. */
+static void report_mails(struct retr *r, bool quit)
+{
+    unsigned long i;
+
+    if (!r->ev->mail_done || !r->m)
+        return;
+    for (i = 0; i < r->n; i++) {
+        const struct mail *m = &r->m[i];
+        struct retrieve_mail_log ml;
+
+        memset(&ml, 0, sizeof ml);
+        ml.msn = i + 1;
+        ml.uid = m->uid;
+        ml.size = m->size;
+        ml.deleted = quit && m->dele_sent;
+        if (m->delivered)
+            ml.outcome = RETRIEVE_DELIVERED;
+        else if (m->why == (int)RETRIEVE_REASON_KILLSIZE + 1)
+            ml.outcome = RETRIEVE_KILLED;
+        else if (m->why == (int)RETRIEVE_REASON_FILTER + 1)
+            ml.outcome = RETRIEVE_FILTERED;
+        else if (ml.deleted)
+            ml.outcome = RETRIEVE_DELETED;
+        else
+            ml.outcome = RETRIEVE_SKIPPED;
+        r->ev->mail_done(r->ev->ctx, &ml);
+    }
+}
+
 static void retr_clear(struct retr *r)
 {
     unsigned long i;
@@ -909,6 +943,8 @@ out:
         exit_save(&r, e);
     if (r.ses_open)
         session_close(&r.ses, false, &e2);
+    if (action == RETRIEVE_FETCH)
+        report_mails(&r, rc == 0);
     retr_clear(&r);
     return rc;
 }

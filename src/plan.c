@@ -54,9 +54,9 @@ struct plan_decision plan_decide(const struct account *acc,
                                          ? REASON_EXPIRED : REASON_SEEN,
                         false);
     }
-    if (acc->killsize >= 0 && m->size > acc->killsize)
+    if (acc->killsize >= 0 && m->size >= acc->killsize)
         return kill_or_mark(acc, m, now, REASON_KILLSIZE);
-    if (acc->skipsize >= 0 && m->size > acc->skipsize)
+    if (acc->skipsize >= 0 && m->size >= acc->skipsize)
         return decision(PLAN_SKIP, REASON_SKIPSIZE, false);
     if (acc->filter && acc->filter[0])
         return decision(PLAN_FILTER, REASON_FILTER, false);

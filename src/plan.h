@@ -8,8 +8,10 @@
  * Order (the original's): a mail already seen (only_new on) is not looked
  * at again, it is kept or deleted according to keep; otherwise the chain
  * killsize, skipsize, filter runs and the first match wins; a mail that
- * passes them all is retrieved.  Sizes compare strictly: a mail "larger
- * than" the limit matches, one of exactly that size does not.
+ * passes them all is retrieved.  A mail of exactly the limit's size
+ * matches (size >= limit), as in the original mpop 1.4.18 (observed
+ * 2026-11-24 against a scripted server), so `killsize 0` matches every
+ * mail.
  *
  * keep: off deletes after delivery; on never deletes; DURATION deletes once
  * now - first_seen >= keep_seconds (a mail seen for the first time counts

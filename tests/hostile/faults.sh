@@ -105,7 +105,7 @@ sys.exit(0 if t.count(b\"From \") <= ok and t.endswith(b\"\\n\\n\") else 1)
             "$name: no UIDLs file: nothing delivered, or the journal has it"
     fi
     # (the journal beside it is kept on purpose: the next run replays it)
-    ok "! ls '$d'/uidls?* 2>/dev/null | grep -v '\\.journal\$' | grep -q ." \
+    ok "! ls '$d'/uidls?* 2>/dev/null | grep -v '\\.journal\(-[0-9a-f]*\)\?\$' | grep -q ." \
         "$name: no temporary UIDLs file left"
 }
 

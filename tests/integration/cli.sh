@@ -27,7 +27,7 @@ run --version
 is "$CODE" 0 "--version exits 0"
 like "$OUT" "mpop version *" "--version names the program"
 like "$OUT" "*TLS/SSL library: *" "--version names the TLS library"
-like "$OUT" "*Supported authentication methods:*user*apop*plain*" \
+like "$OUT" "*Supported authentication methods:*user*plain*apop*" \
     "--version lists authentication methods"
 like "$OUT" "*Configuration file name: $RC*" "--version names the config file"
 like "$OUT" "*The mpop authors*GPL-3.0-or-later*" "--version copyright"

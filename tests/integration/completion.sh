@@ -54,12 +54,19 @@ wait_for()
     return 1
 }
 
-# clear_line: cancel the current input and wait for a fresh prompt.
+# clear_line: empty the input line and the screen, and wait until the
+# screen shows nothing but a bare prompt.  C-e C-u go through readline in
+# order with the keys typed before them (C-c is a signal and races with
+# them on a loaded machine).
 clear_line()
 {
-    TM send-keys C-c
-    TM send-keys C-l
-    wait_for "PROMPT\$*" || true
+    local i
+    TM send-keys C-e C-u C-l
+    for ((i = 0; i < 200; i++)); do
+        [[ $(screen | sed -e 's/[[:space:]]*$//' | grep -v '^$') == 'PROMPT$' ]] \
+            && return 0
+        sleep 0.05
+    done
 }
 
 plan 6

@@ -154,7 +154,6 @@ getmail_run()
 {
     local name=$1 del=$2 type=$3 l
     shift 3
-    mkdir -p "$T/$name.out/new" "$T/$name.out/cur" "$T/$name.out/tmp"
     {
         echo "[retriever]"
         echo "type = $type"
@@ -176,12 +175,35 @@ getmail_run()
         echo "delivered_to = false"
         echo "message_log_syslog = false"
     } >"$T/$name.getmailrc"
-    mkdir -p "$T/$name.gm"
-    if $AS_ROOT; then
-        chmod 777 "$T/$name.out" "$T/$name.out"/*
-    fi
-    getmail --getmaildir="$T/$name.gm" --rcfile="$T/$name.getmailrc" \
-        >"$T/$name.err" 2>&1
+    # getmail6 6.18 sometimes loses its delivery child under load
+    # ("waiting child pid ... timed out", a race in its SIGCHLD handling:
+    # getmail6 issues #52 and #226).  The session then ends without QUIT,
+    # so mpopd deleted nothing: start over, at most three times.
+    local try st
+    for try in 1 2 3; do
+        rm -rf "$T/$name.gm" "$T/$name.out"
+        mkdir -p "$T/$name.gm" "$T/$name.out/new" "$T/$name.out/cur" \
+            "$T/$name.out/tmp"
+        if $AS_ROOT; then
+            chmod 777 "$T/$name.out" "$T/$name.out"/*
+        fi
+        st=0
+        getmail --getmaildir="$T/$name.gm" --rcfile="$T/$name.getmailrc" \
+            >"$T/$name.err" 2>&1 || st=$?
+        if [ "$st" -eq 0 ] || ! grep -q 'waiting child pid .* timed out' \
+            "$T/$name.err"; then
+            break
+        fi
+        diag "getmail lost its delivery child (try $try), again"
+        is_all_there "$T/$name.src" || break
+    done
+    return "$st"
+}
+
+# is_all_there DIR: mpopd's maildir still holds the five mails
+is_all_there()
+{
+    [ "$(count "$1")" -eq 5 ]
 }
 
 # ---- mpop ----------------------------------------------------------------

@@ -239,10 +239,43 @@ static int release(struct deliver_lines *l, struct mp_err *e)
 int deliver_lines_write(struct deliver_lines *l, const char *p, size_t n,
                         struct mp_err *e)
 {
-    size_t i;
+    size_t i, ncr = 0;
+    bool ncr_known = false;
 
     for (i = 0; i < n; i++) {
-        char c = p[i];
+        char c;
+
+        /* The fast path: inside a line, or at the start of one when no
+         * quoting is asked for, the bytes up to the next CR (and, for
+         * CRLF output or MBOXRD, up to the next LF) go out in one block;
+         * with LF output the LF goes with them.  The byte machine below
+         * only sees CRs, the LFs of CRLF output, and line starts under
+         * MBOXRD.  The next CR is looked for once, not once per line. */
+        if (!l->cr && !l->holding && (!l->bol || !l->mboxrd)) {
+            size_t seg;
+
+            if (!ncr_known || ncr < i) {
+                const char *cr = memchr(p + i, '\r', n - i);
+                ncr = cr ? (size_t)(cr - p) : n;
+                ncr_known = true;
+            }
+            seg = ncr - i;
+            if (l->crlf || l->mboxrd) {
+                const char *lf = memchr(p + i, '\n', seg);
+
+                if (lf)
+                    seg = (size_t)(lf - (p + i)) + !l->crlf;
+            }
+            if (seg > 0) {
+                if (put_n(l, p + i, seg, e) != 0)
+                    return -1;
+                i += seg;
+                l->bol = (p[i - 1] == '\n');
+                if (i == n)
+                    break;
+            }
+        }
+        c = p[i];
 
         if (l->cr) {
             l->cr = false;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "gettext.h"
 #include "maildir.h"
 #include "xalloc.h"
@@ -18,6 +20,22 @@
 #define NAME_TRIES 100
 
 static unsigned long name_counter;
+/* The pid and the host part, looked up once per process (not once per
+ * mail: two system calls and a malloc each); a forked child looks its
+ * own pid up again, so its names never take its parent's pid. */
+static pid_t name_pid;
+static char *name_host;
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+
+static void name_forked(void)
+{
+    name_pid = 0;
+}
+
+static void name_init(void)
+{
+    pthread_atfork(NULL, NULL, name_forked);
+}
 
 /* The host part: '/' and ':' would break a path or the ":2,flags" info
  * suffix, so the maildir convention writes them in octal. */
@@ -51,17 +69,58 @@ static char *join(const char *dir, const char *subdir, const char *name)
                   : xasprintf("%s/%s", dir, name);
 }
 
-char *maildir_unique_name(const char *prefix, char sep, const char *suffix)
+/* No cap worth the name for the buffers below: they hold a path made of
+ * our own parts, far shorter than this. */
+#define NAME_BUF_CAP ((size_t)1 << 24)
+
+/* Appends the decimal digits of v, at least `width` of them. */
+static void put_num(struct buf *b, unsigned long long v, int width)
+{
+    char d[24];
+    int n = 0;
+
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 || n < width);
+    while (n > 0)
+        buf_append(b, &d[--n], 1);
+}
+
+/* The unique name into b (cleared first), without printf: this runs once
+ * per mail. */
+static void unique_name(struct buf *b, const char *prefix, char sep,
+                        const char *suffix)
 {
     struct timeval tv;
-    char *host = host_part(), *name;
 
+    pthread_once(&name_once, name_init);
+    if (name_pid == 0)
+        name_pid = getpid();
+    if (!name_host)
+        name_host = host_part();
     gettimeofday(&tv, NULL);
-    name = xasprintf("%s%lld%cM%06ldP%ldQ%lu%c%s%s", prefix,
-                     (long long)tv.tv_sec, sep, (long)tv.tv_usec,
-                     (long)getpid(), ++name_counter, sep, host, suffix);
-    free(host);
-    return name;
+    buf_append_str(b, prefix);
+    put_num(b, (unsigned long long)tv.tv_sec, 1);
+    buf_append(b, &sep, 1);
+    buf_append(b, "M", 1);
+    put_num(b, (unsigned long long)tv.tv_usec, 6);
+    buf_append(b, "P", 1);
+    put_num(b, (unsigned long long)name_pid, 1);
+    buf_append(b, "Q", 1);
+    put_num(b, ++name_counter, 1);
+    buf_append(b, &sep, 1);
+    buf_append_str(b, name_host);
+    buf_append_str(b, suffix);
+}
+
+char *maildir_unique_name(const char *prefix, char sep, const char *suffix)
+{
+    struct buf b;
+
+    buf_init(&b, NAME_BUF_CAP);
+    unique_name(&b, prefix, sep, suffix);
+    return buf_steal(&b);
 }
 
 static int is_dir(const char *dir, const char *sub, struct mp_err *e)
@@ -92,9 +151,18 @@ int maildir_create(const char *dir, const char *subdir, const char *prefix,
     int tries, fd, saved = 0;
 
     for (tries = 0; tries < NAME_TRIES; tries++) {
-        char *name = maildir_unique_name(prefix, sep, suffix);
-        char *path = join(dir, subdir, name);
-        free(name);
+        struct buf b;
+        char *path;
+
+        buf_init(&b, NAME_BUF_CAP);
+        buf_append_str(&b, dir);
+        buf_append(&b, "/", 1);
+        if (subdir) {
+            buf_append_str(&b, subdir);
+            buf_append(&b, "/", 1);
+        }
+        unique_name(&b, prefix, sep, suffix);
+        path = buf_steal(&b);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
             *path_r = path;

@@ -87,6 +87,35 @@ static int auth_user(struct pop3_session *s, const struct pop3_auth_params *p,
     char *pw = NULL, *line = NULL;
     int r;
 
+    if (pop3_pipelining_active(s)) {
+        /* USER and PASS in one write, one round trip (RFC 2449 §6.6; mpop
+         * 1.4.18 does the same with PIPELINING).  Sending PASS before
+         * USER's answer reveals nothing more: both go over the same
+         * channel to the same peer, whose identity only TLS checks, never
+         * its reply to USER; whether USER may run at all (without TLS
+         * only when the user named it) was decided before we got here.  A
+         * server that refuses USER answers PASS with -ERR as well (RFC
+         * 1939: PASS only after a successful USER), and we report USER's
+         * refusal. */
+        char *uline;
+        int which;
+
+        if (get_pw(p, &pw, e) != 0)
+            return -1;
+        uline = xasprintf("USER %s", p->user);
+        line = xasprintf("PASS %s", pw);
+        xfree_secret(&pw);
+        r = pop3_command_pair(s, uline, POP3_TRACE_ALL, line,
+                              POP3_TRACE_WORD, &st, &which, e);
+        free(uline);
+        xfree_secret(&line);
+        if (r != 0)
+            return -1;
+        if (st.kind != POP3_OK)
+            return auth_refused(s, &st, "USER", e);
+        pop3_set_authenticated(s);
+        return 0;
+    }
     line = xasprintf("USER %s", p->user);
     r = pop3_command(s, POP3_CMD_USER, line, POP3_TRACE_ALL, &st, e);
     free(line);

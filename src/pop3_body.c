@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <string.h>
 
 #include "pop3_body.h"
 
@@ -35,7 +36,46 @@ bool pop3_body_decode(struct pop3_body *b, const char *in, size_t inlen,
     } while (0)
 
     while (st != ST_DONE && i < inlen && outsz - o >= 2) {
-        char ch = in[i++];
+        char ch;
+
+        /* The fast path: inside a line (or at the start of one that does
+         * not start with a dot), whole lines ending in CRLF or LF are
+         * copied in blocks, and the bytes up to a lone CR; the byte
+         * machine below only sees dots at line starts, lone CRs and the
+         * ends of the input or of out. */
+        while (i < inlen && outsz - o >= 2
+               && (st == ST_MID || (st == ST_BOL && in[i] != '.'))) {
+            size_t avail = inlen - i, room = outsz - o - 2, seg, len;
+            const char *lf, *end, *cr;
+
+            if (avail > room)
+                avail = room;
+            lf = memchr(in + i, '\n', avail);
+            end = lf ? lf : in + i + avail;
+            if (lf && lf > in + i && lf[-1] == '\r')
+                end = lf - 1;
+            seg = (size_t)(end - (in + i));
+            cr = memchr(in + i, '\r', seg);
+            if (cr || !lf) {
+                /* A lone CR, or no line end within reach: copy up to it
+                 * and let the byte machine go on. */
+                len = cr ? (size_t)(cr - (in + i)) : seg;
+                memcpy(out + o, in + i, len);
+                o += len;
+                i += len;
+                if (len > 0)
+                    st = ST_MID;
+                break;
+            }
+            memcpy(out + o, in + i, seg);
+            o += seg;
+            EOL();
+            i = (size_t)(lf - in) + 1;
+            st = ST_BOL;
+        }
+        if (st == ST_DONE || i >= inlen || outsz - o < 2)
+            break;
+        ch = in[i++];
 
         switch (st) {
         case ST_BOL:

@@ -13,6 +13,10 @@
 #include "pop3_client.h"
 #include "xalloc.h"
 
+/* The ring of commands in flight: POP3_WINDOW_BYTES bounds it, and no
+ * command line is shorter than 8 bytes ("DELE 1\r\n"). */
+#define RING_SIZE (POP3_WINDOW_BYTES / 8)
+
 /* One command sent and not yet answered. */
 struct inflight {
     enum pop3_cmd cmd;
@@ -43,7 +47,7 @@ struct pop3_session {
     struct pop3_job *queue;
     size_t qhead, qlen, qalloc;
     /* The ring of commands in flight, oldest at rhead. */
-    struct inflight ring[POP3_WINDOW_CMDS];
+    struct inflight ring[RING_SIZE];
     size_t rhead, rcount, rbytes;
 
     struct buf out;             /* commands not yet written */
@@ -206,16 +210,21 @@ static int flush(struct pop3_session *s, struct mp_err *e)
     return r;
 }
 
-/* Counts a wait when the next read must block for the server. */
-static void note_wait(struct pop3_session *s)
+/* Before a read: when it must block for the server, the commands still
+ * buffered go out first (the server may need them to answer), so queued
+ * commands leave many to a write, and the wait is counted. */
+static int note_wait(struct pop3_session *s, struct mp_err *e)
 {
     if (linereader_buffered(&s->lr) > 0)
-        return;
+        return 0;
+    if (flush(s, e) != 0)
+        return -1;
     s->stats.waits++;
     if (s->sent_since_wait) {
         s->stats.rounds++;
         s->sent_since_wait = false;
     }
+    return 0;
 }
 
 static int check_signal(struct mp_err *e)
@@ -233,9 +242,8 @@ static int read_status(struct pop3_session *s, struct pop3_status *st,
     const char *line, *why;
     size_t len;
 
-    if (check_signal(e) != 0)
+    if (check_signal(e) != 0 || note_wait(s, e) != 0)
         return -1;
-    note_wait(s);
     if (linereader_getline(&s->lr, &line, &len, e) != 0)
         return -1;
     log_conv("<-- ", line, len, 0);
@@ -257,8 +265,8 @@ static int read_listing_line(struct pop3_session *s, const char **line_r,
     const char *line;
     size_t len;
 
-    note_wait(s);
-    if (linereader_getline(&s->lr, &line, &len, e) != 0)
+    if (note_wait(s, e) != 0
+        || linereader_getline(&s->lr, &line, &len, e) != 0)
         return -1;
     log_conv("<-- ", line, len, 0);
     *end_r = (len == 1 && line[0] == '.');
@@ -382,8 +390,8 @@ int pop3_greeting(struct pop3_session *s, struct mp_err *e)
 
     if (s->state != POP3_STATE_GREETING)
         return err_set(e, MP_ESOFTWARE, _("the greeting was already read"));
-    note_wait(s);
-    if (linereader_getline(&s->lr, &line, &len, e) != 0)
+    if (note_wait(s, e) != 0
+        || linereader_getline(&s->lr, &line, &len, e) != 0)
         return broken(s);
     log_conv("<-- ", line, len, 0);
     memcpy(s->status, line, len);
@@ -482,6 +490,57 @@ int pop3_command(struct pop3_session *s, enum pop3_cmd cmd,
     return command(s, line, trace, cmd == POP3_CMD_AUTH, st_r, e);
 }
 
+int pop3_command_pair(struct pop3_session *s,
+                      const char *line1, enum pop3_trace trace1,
+                      const char *line2, enum pop3_trace trace2,
+                      struct pop3_status *st_r, int *which_r,
+                      struct mp_err *e)
+{
+    char first[POP3_LINE_MAX + 1];
+    size_t len1 = strlen(line1), len2 = strlen(line2), flen;
+    struct pop3_status st;
+    const char *why;
+
+    if (len1 > POP3_LINE_MAX || len2 > POP3_LINE_MAX
+        || strpbrk(line1, "\r\n") || strpbrk(line2, "\r\n")
+        || !pop3_pipelining_active(s))
+        return err_set(e, MP_ESOFTWARE, _("invalid POP3 command line"));
+    if (check_usable(s, e) != 0)
+        return -1;
+    send_line(s, line1, len1, trace1);
+    send_line(s, line2, len2, trace2);
+    if (flush(s, e) != 0 || read_status(s, &st, e) != 0)
+        return broken(s);
+    *which_r = 0;
+    if (st.kind == POP3_CONT)
+        goto cont;
+    if (st.kind != POP3_OK) {
+        /* The second reply must still be read to stay in step; st_r then
+         * describes the first one. */
+        struct mp_err e2;
+
+        flen = strlen(s->status);
+        memcpy(first, s->status, flen + 1);
+        err_init(&e2);
+        if (read_status(s, &st, &e2) != 0)
+            broken(s);
+        memcpy(s->status, first, flen + 1);
+        if (pop3_parse_status(s->status, flen, st_r, &why) != 0)
+            return err_set(e, MP_ESOFTWARE, _("invalid POP3 status"));
+        return 0;
+    }
+    if (read_status(s, st_r, e) != 0)
+        return broken(s);
+    *which_r = 1;
+    if (st_r->kind != POP3_CONT)
+        return 0;
+cont:
+    err_set_server(e, s->status, strlen(s->status));
+    err_set(e, MP_EPROTO, _("the POP3 server sent a continuation where none "
+            "belongs"));
+    return broken(s);
+}
+
 void pop3_set_authenticated(struct pop3_session *s)
 {
     pop3_set_state(s, POP3_STATE_TRANSACTION);
@@ -525,7 +584,9 @@ typedef int listing_fn(struct pop3_session *s, const char *line, size_t len,
                        unsigned long nmsgs, void *arr, unsigned long *msn_r,
                        const char **why_r);
 
-static int read_all(struct pop3_session *s, const char *cmd,
+/* sent: cmd went out already (pipelined by pop3_listing); only its
+ * reply is read. */
+static int read_all(struct pop3_session *s, const char *cmd, bool sent,
                     enum mp_err_kind err_kind, unsigned long nmsgs,
                     listing_fn *fn, void *arr, struct mp_err *e)
 {
@@ -533,12 +594,21 @@ static int read_all(struct pop3_session *s, const char *cmd,
     unsigned char *seen = NULL;
     int ret = -1;
 
-    if (need_transaction(s, e) != 0)
-        return -1;
     if (nmsgs > POP3_MSGS_MAX)
         return err_set(e, MP_ESOFTWARE, _("too many messages"));
-    if (simple_cmd(s, cmd, POP3_TRACE_ALL, &st, e) != 0)
+    if (sent) {
+        if (read_status(s, &st, e) != 0)
+            return broken(s);
+        if (st.kind == POP3_CONT) {
+            err_set_server(e, s->status, strlen(s->status));
+            err_set(e, MP_EPROTO, _("the POP3 server sent a continuation "
+                    "where none belongs"));
+            return broken(s);
+        }
+    } else if (need_transaction(s, e) != 0
+               || simple_cmd(s, cmd, POP3_TRACE_ALL, &st, e) != 0) {
         return -1;
+    }
     if (st.kind != POP3_OK)
         return pop3_status_error(s, &st, err_kind, e,
                                  _("the POP3 server refused %s"), cmd);
@@ -595,23 +665,34 @@ static int list_line(struct pop3_session *s, const char *line, size_t len,
     return 0;
 }
 
-int pop3_list_all(struct pop3_session *s, unsigned long nmsgs,
-                  unsigned long long **sizes_r, struct mp_err *e)
+static int list_all(struct pop3_session *s, unsigned long nmsgs, bool sent,
+                    unsigned long long **sizes_r, struct mp_err *e)
 {
     unsigned long long *sizes;
 
     *sizes_r = NULL;
-    if (nmsgs == 0)
+    if (nmsgs == 0 && !sent)
         return 0;
     if (nmsgs > POP3_MSGS_MAX)
         return err_set(e, MP_ESOFTWARE, _("too many messages"));
-    sizes = xcalloc(nmsgs, sizeof *sizes);
-    if (read_all(s, "LIST", MP_EPROTO, nmsgs, list_line, sizes, e) != 0) {
+    sizes = xcalloc(nmsgs ? nmsgs : 1, sizeof *sizes);
+    if (read_all(s, "LIST", sent, MP_EPROTO, nmsgs, list_line, sizes, e)
+        != 0) {
         free(sizes);
         return -1;
     }
+    if (nmsgs == 0) {
+        free(sizes);
+        sizes = NULL;
+    }
     *sizes_r = sizes;
     return 0;
+}
+
+int pop3_list_all(struct pop3_session *s, unsigned long nmsgs,
+                  unsigned long long **sizes_r, struct mp_err *e)
+{
+    return list_all(s, nmsgs, false, sizes_r, e);
 }
 
 static int uidl_line(struct pop3_session *s, const char *line, size_t len,
@@ -646,20 +727,25 @@ void pop3_uids_free(char ***uidsp, unsigned long n)
     *uidsp = NULL;
 }
 
-int pop3_uidl_all(struct pop3_session *s, unsigned long nmsgs,
-                  char ***uids_r, struct mp_err *e)
+static int uidl_all(struct pop3_session *s, unsigned long nmsgs, bool sent,
+                    char ***uids_r, struct mp_err *e)
 {
     char **uids, **sorted;
 
     *uids_r = NULL;
-    if (nmsgs == 0)
+    if (nmsgs == 0 && !sent)
         return 0;
     if (nmsgs > POP3_MSGS_MAX)
         return err_set(e, MP_ESOFTWARE, _("too many messages"));
-    uids = xcalloc(nmsgs, sizeof *uids);
-    if (read_all(s, "UIDL", MP_EUNAVAIL, nmsgs, uidl_line, uids, e) != 0) {
+    uids = xcalloc(nmsgs ? nmsgs : 1, sizeof *uids);
+    if (read_all(s, "UIDL", sent, MP_EUNAVAIL, nmsgs, uidl_line, uids, e)
+        != 0) {
         pop3_uids_free(&uids, nmsgs);
         return -1;
+    }
+    if (nmsgs == 0) {
+        free(uids);
+        return 0;
     }
     /* RFC 1939 §7: a UID is unique within the maildrop.  Two mails with
      * one UID would make one of them look already retrieved. */
@@ -678,6 +764,77 @@ int pop3_uidl_all(struct pop3_session *s, unsigned long nmsgs,
     }
     free(sorted);
     *uids_r = uids;
+    return 0;
+}
+
+int pop3_uidl_all(struct pop3_session *s, unsigned long nmsgs,
+                  char ***uids_r, struct mp_err *e)
+{
+    return uidl_all(s, nmsgs, false, uids_r, e);
+}
+
+int pop3_listing(struct pop3_session *s, bool want_uidl, unsigned long *n_r,
+                 unsigned long long *total_r, unsigned long long **sizes_r,
+                 char ***uids_r, struct mp_err *e)
+{
+    struct pop3_status st;
+    const char *why;
+    unsigned long n;
+    bool sent;
+
+    *sizes_r = NULL;
+    *uids_r = NULL;
+    if (!pop3_pipelining_active(s)) {
+        if (pop3_stat(s, n_r, total_r, e) != 0
+            || pop3_list_all(s, *n_r, sizes_r, e) != 0)
+            return -1;
+        sent = false;
+    } else {
+        if (need_transaction(s, e) != 0)
+            return -1;
+        /* RFC 2449 §6.6: the three go out together; their replies come
+         * back in order.  A reply that breaks the session leaves the
+         * others unread, which is fine: a broken session is only closed. */
+        send_line(s, "STAT", 4, POP3_TRACE_ALL);
+        send_line(s, "LIST", 4, POP3_TRACE_ALL);
+        if (want_uidl)
+            send_line(s, "UIDL", 4, POP3_TRACE_ALL);
+        if (flush(s, e) != 0 || read_status(s, &st, e) != 0)
+            return broken(s);
+        if (st.kind != POP3_OK) {
+            pop3_status_error(s, &st, MP_EPROTO, e,
+                              _("the POP3 server refused STAT"));
+            return broken(s);
+        }
+        if (pop3_parse_stat(st.text.p, st.text.len, &n, total_r, &why)
+            != 0) {
+            err_set_server(e, s->status, strlen(s->status));
+            err_set(e, MP_EPROTO, _("the POP3 server sent an invalid STAT "
+                    "reply (%s)"), why);
+            return broken(s);
+        }
+        *n_r = n;
+        s->nmsgs = n;
+        s->stat_done = true;
+        if (list_all(s, n, true, sizes_r, e) != 0) {
+            if (want_uidl)
+                broken(s);
+            return -1;
+        }
+        sent = true;
+    }
+    if (!want_uidl || (*n_r == 0 && !sent))
+        return 0;
+    if (uidl_all(s, *n_r, sent, uids_r, e) != 0) {
+        if (pop3_state(s) != POP3_STATE_BROKEN && e->kind == MP_EUNAVAIL) {
+            /* -ERR: no UIDL on this server. */
+            err_init(e);
+            return 0;
+        }
+        free(*sizes_r);
+        *sizes_r = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -773,7 +930,7 @@ static int read_body(struct pop3_session *s, struct body_ctx *bc,
                      struct mp_err *e)
 {
     struct pop3_body b;
-    char out[4096];
+    char out[16384];
 
     pop3_body_init(&b, s->eol);
     s->tlen = 0;
@@ -781,10 +938,8 @@ static int read_body(struct pop3_session *s, struct body_ctx *bc,
         const char *p;
         size_t n, used = 0;
 
-        if (check_signal(e) != 0)
-            return -1;
-        note_wait(s);
-        if (linereader_peek(&s->lr, &p, &n, e) != 0)
+        if (check_signal(e) != 0 || note_wait(s, e) != 0
+            || linereader_peek(&s->lr, &p, &n, e) != 0)
             return -1;
         while (used < n && !b.done) {
             size_t u, olen;
@@ -810,6 +965,8 @@ static size_t job_line(const struct pop3_session *s,
 {
     int n;
 
+    if (job->cmd == POP3_CMD_QUIT)
+        return snprintf(line, size, "QUIT") == 4 ? 4 : 0;
     if (job->msn == 0 || (s->stat_done && job->msn > s->nmsgs))
         return 0;
     switch (job->cmd) {
@@ -878,6 +1035,14 @@ static int on_job_reply(struct pop3_session *s, pop3_reply_fn *on_reply,
             else if (on_reply(ctx, job, &st, first) != 0)
                 *stopping = true;
         }
+    } else if (job->cmd == POP3_CMD_QUIT) {
+        pop3_set_state(s, POP3_STATE_DONE);
+        if (st.kind != POP3_OK && !*stopping) {
+            pop3_status_error(s, &st, MP_EUNAVAIL, first,
+                              _("the POP3 server failed to remove the "
+                                "deleted messages"));
+            *stopping = true;
+        }
     } else if (job->cmd == POP3_CMD_DELE) {
         struct mp_err ignored;
         err_init(&ignored);
@@ -890,7 +1055,7 @@ static int on_job_reply(struct pop3_session *s, pop3_reply_fn *on_reply,
             *stopping = true;
     }
     s->rbytes -= in->bytes;
-    s->rhead = (s->rhead + 1) % POP3_WINDOW_CMDS;
+    s->rhead = (s->rhead + 1) % RING_SIZE;
     s->rcount--;
     return 0;
 }
@@ -898,8 +1063,8 @@ static int on_job_reply(struct pop3_session *s, pop3_reply_fn *on_reply,
 int pop3_run(struct pop3_session *s, pop3_reply_fn *on_reply, void *ctx,
              struct mp_err *e)
 {
-    size_t max_cmds = pop3_pipelining_active(s) ? POP3_WINDOW_CMDS : 1;
-    bool stopping = false;
+    size_t max_cmds = pop3_pipelining_active(s) ? RING_SIZE : 1;
+    bool stopping = false, quit_sent = false;
     struct mp_err first;
 
     if (s->state != POP3_STATE_TRANSACTION || s->rcount > 0) {
@@ -909,10 +1074,14 @@ int pop3_run(struct pop3_session *s, pop3_reply_fn *on_reply, void *ctx,
     }
     err_init(&first);
     for (;;) {
+        /* Commands enter the window as soon as it has room, but they are
+         * written only before a read that would wait (note_wait) or once
+         * half a window has gathered: many commands to a write, and the
+         * server never starves. */
         while (!stopping && s->qlen > 0 && s->rcount < max_cmds) {
             const struct pop3_job *job = &s->queue[s->qhead];
             char line[64];
-            size_t len = job_line(s, job, line, sizeof line);
+            size_t len = quit_sent ? 0 : job_line(s, job, line, sizeof line);
             struct inflight *in;
 
             if (len == 0) {
@@ -925,7 +1094,7 @@ int pop3_run(struct pop3_session *s, pop3_reply_fn *on_reply, void *ctx,
             if (s->rcount > 0 && s->rbytes + len + 2 > POP3_WINDOW_BYTES)
                 break;
             send_line(s, line, len, POP3_TRACE_ALL);
-            in = &s->ring[(s->rhead + s->rcount) % POP3_WINDOW_CMDS];
+            in = &s->ring[(s->rhead + s->rcount) % RING_SIZE];
             in->cmd = job->cmd;
             in->bytes = len + 2;
             in->job = *job;
@@ -933,6 +1102,8 @@ int pop3_run(struct pop3_session *s, pop3_reply_fn *on_reply, void *ctx,
             s->rbytes += len + 2;
             if (s->rcount > s->stats.max_inflight)
                 s->stats.max_inflight = s->rcount;
+            if (job->cmd == POP3_CMD_QUIT)
+                quit_sent = true;
             s->qhead++;
             s->qlen--;
         }
@@ -940,7 +1111,7 @@ int pop3_run(struct pop3_session *s, pop3_reply_fn *on_reply, void *ctx,
             s->qlen = 0;
         if (s->qlen == 0)
             s->qhead = 0;
-        if (flush(s, e) != 0)
+        if (s->out.len >= POP3_WINDOW_BYTES / 2 && flush(s, e) != 0)
             goto fail;
         if (s->rcount == 0)
             break;
@@ -958,5 +1129,6 @@ fail:
     s->qhead = 0;
     s->rcount = 0;
     s->rbytes = 0;
+    buf_reset(&s->out);
     return broken(s);
 }

@@ -67,15 +67,19 @@ enum pop3_cmd {
  * octets for a status line; bodies are not lines and have no limit. */
 #define POP3_LINE_MAX 1024
 
-/* The engine never holds more unanswered command bytes than this.  Our
- * commands are written with blocking writes while the server may be
- * blocked writing replies we are not reading yet; the write can only hang
- * if it does not fit into our send buffer plus the server's receive buffer,
- * and no TCP stack makes those smaller than 4 KiB together.  So the engine
- * can never deadlock against the socket buffers. */
-#define POP3_WINDOW_BYTES 2048
-/* And never more commands in flight than this (the size of the ring). */
-#define POP3_WINDOW_CMDS 64
+/* The engine never holds more unanswered command bytes than this; it is
+ * the only limit of the pipelining window (the number of commands follows
+ * from it: "DELE 1\r\n", the shortest, has 8 bytes, so at most 512).  Why
+ * it cannot deadlock: commands are written with blocking writes while the
+ * server may be blocked writing replies we are not reading yet.  A write
+ * can only hang when the unanswered bytes do not fit into our socket's
+ * send buffer plus the server's receive buffer.  Linux never makes a send
+ * buffer smaller than about 4.5 KiB (SOCK_MIN_SNDBUF), its default is
+ * 16 KiB, other stacks use 8 KiB or more, and the server's receive buffer
+ * comes on top: 4 KiB always fits.  Yet 4 KiB of RETR or DELE commands
+ * (about 400) keeps any server busy for many round trips, so a larger
+ * window would buy nothing. */
+#define POP3_WINDOW_BYTES 4096
 
 /* Creates a session over t (borrowed; must outlive the session).  eol is
  * the line end bodies are delivered with.  Never fails. */
@@ -137,6 +141,18 @@ enum pop3_trace {
 int pop3_command(struct pop3_session *s, enum pop3_cmd cmd,
                  const char *line, enum pop3_trace trace,
                  struct pop3_status *st_r, struct mp_err *e);
+/* For pop3_auth.c: two command lines (each as in pop3_command, at most
+ * POP3_LINE_MAX bytes) in one write, then both status lines read; only
+ * with pipelining active (else MP_ESOFTWARE).  *st_r is the first reply
+ * that is not +OK, or else the second reply; *which_r says which (0 or
+ * 1).  When the first reply is -ERR and the server then closes the
+ * connection, the first reply is returned (and the session is broken).
+ * Nothing may be in flight. */
+int pop3_command_pair(struct pop3_session *s,
+                      const char *line1, enum pop3_trace trace1,
+                      const char *line2, enum pop3_trace trace2,
+                      struct pop3_status *st_r, int *which_r,
+                      struct mp_err *e);
 void pop3_set_authenticated(struct pop3_session *s);
 
 /* Fills e from a -ERR status: kind from the RESP-CODE (see above) or
@@ -175,6 +191,18 @@ void pop3_uids_free(char ***uidsp, unsigned long n);
 /* RSET, NOOP: -ERR is MP_EPROTO (or the code's kind). */
 int pop3_rset(struct pop3_session *s, struct mp_err *e);
 int pop3_noop(struct pop3_session *s, struct mp_err *e);
+/* STAT, then LIST and, when want_uidl, UIDL for all messages: with
+ * pipelining active the three commands go out in one write (one round trip
+ * instead of three), else one at a time (LIST and UIDL only when STAT
+ * counted messages).  Results and errors as pop3_stat, pop3_list_all and
+ * pop3_uidl_all, except that a -ERR to UIDL is no error here: the server
+ * has no UIDL, and *uids_r stays NULL (as it does for no messages).  On
+ * failure nothing is left allocated.  Any -ERR to STAT or LIST with
+ * pipelining active breaks the session (the replies after it would be out
+ * of step). */
+int pop3_listing(struct pop3_session *s, bool want_uidl, unsigned long *n_r,
+                 unsigned long long *total_r, unsigned long long **sizes_r,
+                 char ***uids_r, struct mp_err *e);
 /* QUIT (also valid in AUTHORIZATION).  -ERR in the UPDATE state means the
  * server did not remove the messages: MP_EUNAVAIL. */
 int pop3_quit(struct pop3_session *s, struct mp_err *e);
@@ -197,9 +225,15 @@ struct pop3_sink {
     void (*abort)(void *ctx);
 };
 
-/* One queued command of a batch. */
+/* One queued command of a batch.  POP3_CMD_QUIT may be the last job of a
+ * batch (msn is ignored): it goes out in the same write as the DELEs
+ * before it, saving a round trip; the server executes the commands in
+ * order, so the DELEs are answered before QUIT removes the mails.  Queue
+ * it only when every DELE of the batch may take effect.  Its reply is
+ * handled by the engine (on_reply does not see it), as pop3_quit() does;
+ * when the batch stopped before QUIT was sent, QUIT is never sent. */
 struct pop3_job {
-    enum pop3_cmd cmd;          /* POP3_CMD_RETR, _TOP or _DELE */
+    enum pop3_cmd cmd;          /* POP3_CMD_RETR, _TOP, _DELE or _QUIT */
     unsigned long msn;          /* 1..nmsgs */
     unsigned long top_lines;    /* TOP: body lines after the header */
     long long size;             /* passed to sink->begin */

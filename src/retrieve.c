@@ -8,11 +8,14 @@
  *     list and the list saved (durable_commit), and only then are the
  *     batch's DELE commands queued.
  *   - The server applies deletions only at QUIT.  QUIT is sent only on the
- *     success path, after the last batch was synced and the UIDLs saved.
- *     Every error path closes the connection WITHOUT QUIT, so the server
- *     deletes nothing of this session (mails delivered before the error are
- *     recorded in the UIDLs file and are deleted by a later run, as old
- *     mails, when keep allows).
+ *     success path, after the last batch was synced and the UIDLs saved,
+ *     in one write with the last DELEs (pipelined: the server answers them
+ *     first).  Every error path before that write closes the connection
+ *     WITHOUT QUIT, so the server deletes nothing of this session (mails
+ *     delivered before the error are recorded in the UIDLs file and are
+ *     deleted by a later run, as old mails, when keep allows); a DELE
+ *     refused in that last write leaves its mail on the server while the
+ *     others go, all of them durable here.
  *   - After the first delivery, every exit path syncs what was committed
  *     and saves the UIDLs (exit_save()).
  *   - A mail is never half delivered: the engine aborts the sink when the
@@ -31,8 +34,8 @@
  *      their header locally (one transfer instead of two);
  *   4. batches of RETR (each followed by sync, UIDLs save, and the DELEs of
  *      that batch queued in front of the next batch's RETRs);
- *   5. DELE of old mails (keep off / keep DURATION expired) and of
- *      killsize/filter deletions, then QUIT.
+ *   5. the last batch's DELEs, DELE of old mails (keep off / keep DURATION
+ *      expired) and of killsize/filter deletions, and QUIT, in one write.
  *
  * CRASH SAFETY (SIGKILL at any instant: exactly once for maildir, exchange
  * and mbox; at least once, never a fragment, for mda).
@@ -150,6 +153,10 @@ struct retr {
     struct mail *m;
     char *local_user;
     char *local_host;
+    char *received;         /* the Received header made at ... */
+    time_t received_at;     /* ... this second: it changes with the clock
+                             * only, so it is made once a second, not once
+                             * per mail */
 
     /* The mail being received (replies come in order: one at a time). */
     unsigned long cur;      /* msn */
@@ -265,7 +272,6 @@ static int proceed(struct retr *r, struct mp_err *e)
     struct deliver_msg_info info;
     struct envelope_received rcv;
     char from[ENVELOPE_FROM_MAX];
-    char *received = NULL;
     size_t hl;
     int rc;
 
@@ -289,19 +295,25 @@ static int proceed(struct retr *r, struct mp_err *e)
         info.envelope_from = from;
     }
     if (r->a->received_header) {
-        memset(&rcv, 0, sizeof rcv);
-        rcv.server_host = r->a->host ? r->a->host : r->a->socket_name;
-        rcv.server_name = r->ses.server_name[0] ? r->ses.server_name : NULL;
-        rcv.server_ip = r->ses.server_ip[0] ? r->ses.server_ip : NULL;
-        rcv.local_host = r->local_host;
-        rcv.user = r->local_user;
-        rcv.now = time(NULL);
-        received = envelope_received(&rcv);
-        info.received = received;
+        time_t now = time(NULL);
+
+        if (!r->received || now != r->received_at) {
+            memset(&rcv, 0, sizeof rcv);
+            rcv.server_host = r->a->host ? r->a->host : r->a->socket_name;
+            rcv.server_name = r->ses.server_name[0] ? r->ses.server_name
+                                                    : NULL;
+            rcv.server_ip = r->ses.server_ip[0] ? r->ses.server_ip : NULL;
+            rcv.local_host = r->local_host;
+            rcv.user = r->local_user;
+            rcv.now = now;
+            free(r->received);
+            r->received = envelope_received(&rcv);
+            r->received_at = now;
+        }
+        info.received = r->received;
     }
     info.size = m->size;
     rc = deliver_open(r->d, &info, e);
-    free(received);
     if (rc < 0)
         return -1;
     r->opened = true;
@@ -662,25 +674,21 @@ static int list_mails(struct retr *r, struct mp_err *e)
 {
     struct retrieve_status st;
     unsigned long i;
+    int rc;
 
-    if (pop3_stat(r->ses.pop3, &r->n, &r->total, e) < 0)
+    /* STAT, LIST and UIDL in one round trip when pipelining. */
+    rc = pop3_listing(r->ses.pop3, true, &r->n, &r->total, &r->sizes,
+                      &r->uids, e);
+    if (rc < 0) {
+        r->n = 0;   /* the error paths walk r->m[0 .. r->n) */
         return -1;
-    /* Before anything else can fail: the error paths (exit_save,
-     * retr_clear) walk r->m[0 .. r->n). */
-    r->m = xcalloc(r->n ? r->n : 1, sizeof *r->m);
-    if (pop3_list_all(r->ses.pop3, r->n, &r->sizes, e) < 0)
-        return -1;
-    if (r->n > 0 && pop3_uidl_all(r->ses.pop3, r->n, &r->uids, e) < 0) {
-        if (e->kind != MP_EUNAVAIL)
-            return -1;
-        if (r->a->only_new)
-            return err_set(e, MP_EUNAVAIL,
-                           _("the POP3 server does not support UIDL, "
-                             "which only_new needs; set only_new off to "
-                             "fetch every mail"));
-        err_init(e);
-        r->uids = NULL;
     }
+    r->m = xcalloc(r->n ? r->n : 1, sizeof *r->m);
+    if (r->n > 0 && !r->uids && r->a->only_new)
+        return err_set(e, MP_EUNAVAIL,
+                       _("the POP3 server does not support UIDL, which "
+                         "only_new needs; set only_new off to fetch every "
+                         "mail"));
     memset(&st, 0, sizeof st);
     for (i = 0; i < r->n; i++) {
         struct mail *m = &r->m[i];
@@ -796,10 +804,15 @@ static int fetch_all(struct retr *r, struct mp_err *e)
     unsigned long i = 0;
 
     for (;;) {
-        unsigned long count = 0;
+        unsigned long count = 0, j;
         long long bytes = 0;
         bool any;
 
+        /* The DELEs of the last batch wait for QUIT (retrieve_account). */
+        for (j = i; j < r->n && !r->m[j].fetch; j++)
+            ;
+        if (j == r->n)
+            return 0;
         any = queue_deles(r, false);
         while (i < r->n && count < BATCH_MAILS && bytes < BATCH_BYTES) {
             struct mail *m = &r->m[i++];
@@ -876,6 +889,7 @@ static void retr_clear(struct retr *r)
     buf_clear(&r->hdr);
     free(r->local_user);
     free(r->local_host);
+    free(r->received);
 }
 
 int retrieve_account(const struct account *a, enum retrieve_action action,
@@ -920,17 +934,26 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
         goto out;
     if (fetch_all(&r, e) < 0)
         goto out;
-    /* Everything delivered is durable and recorded: the remaining
-     * deletions, the last save, then QUIT. */
-    if (queue_deles(&r, true)
-        && pop3_run(r.ses.pop3, on_reply, &r, e) < 0)
-        goto out;
+    /* Everything delivered is durable and recorded: the last save, then
+     * the remaining deletions and QUIT together, in one write (the
+     * server answers them in order and removes the mails only at QUIT;
+     * every mail deleted there is durable here). */
     if (save_uids(&r, e) < 0)
         goto out;
     failpoint();
     if (r.j) {
         journal_close(&r.j);
         if (journal_remove(r.jpath, e) < 0)
+            goto out;
+    }
+    if (queue_deles(&r, true)) {
+        struct pop3_job job;
+
+        memset(&job, 0, sizeof job);
+        job.cmd = POP3_CMD_QUIT;
+        job.size = -1;
+        pop3_queue(r.ses.pop3, &job);
+        if (pop3_run(r.ses.pop3, on_reply, &r, e) < 0)
             goto out;
     }
 quit:

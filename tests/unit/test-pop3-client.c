@@ -323,6 +323,127 @@ static void test_batch(bool pipelined)
     ok(strstr(f.peer.log, "PASS secret\r\n") != NULL, "%s: PASS sent", mode);
 }
 
+/* With PIPELINING: USER+PASS, STAT+LIST+UIDL, all RETRs, and the DELEs
+ * with QUIT each go out in one write: four round trips after CAPA,
+ * whatever the number of mails.  Without it, one command a round. */
+static void test_pipelined_session(void)
+{
+    for (int pipelined = 1; pipelined >= 0; pipelined--) {
+        struct step script[8 + 5 * NMAIL];
+        struct fixture f;
+        struct mp_err e;
+        struct mails m;
+        struct pop3_sink sink = { &m, m_begin, m_data, m_end, m_abort };
+        struct pop3_auth_params ap = {
+            .method = "user", .user = "joe", .get_password = pw_cb,
+            .password_ctx = "secret", .tls = false,
+        };
+        unsigned long n = 0, r0;
+        unsigned long long total, *sizes = NULL;
+        char **uids = NULL;
+        size_t k = 0;
+        const char *mode = pipelined ? "pipelined" : "one at a time";
+
+        script[k++] = (struct step){ 0, GREETING };
+        script[k++] = (struct step){ 1, NULL };             /* CAPA */
+        if (pipelined) {
+            script[k++] = (struct step){ 2, NULL };         /* USER PASS */
+            script[k++] = (struct step){ 3, NULL };         /* STAT ... */
+            script[k++] = (struct step){ NMAIL, NULL };     /* RETRs */
+            script[k++] = (struct step){ NMAIL + 1, NULL }; /* DELEs QUIT */
+        } else {
+            for (int i = 0; i < 5 + 2 * NMAIL + 1; i++)
+                script[k++] = (struct step){ 1, NULL };
+        }
+        script[k++] = (struct step){ -1, NULL };
+        memset(&m, 0, sizeof m);
+        err_init(&e);
+        start(&f, script, POP3_PIPELINING_AUTO, pipelined);
+        m.s = f.s;
+        ok(pop3_greeting(f.s, &e) == 0 && pop3_capa(f.s, &e) == 0,
+           "%s session: greeting and CAPA", mode);
+        r0 = pop3_stats(f.s)->rounds;
+        is_int(pop3_auth(f.s, &ap, &e), 0, "%s session: login (%s)", mode,
+               e.msg);
+        is_int((long long)(pop3_stats(f.s)->rounds - r0), pipelined ? 1 : 2,
+               "%s session: USER and PASS in %d round trip(s)", mode,
+               pipelined ? 1 : 2);
+        r0 = pop3_stats(f.s)->rounds;
+        is_int(pop3_listing(f.s, true, &n, &total, &sizes, &uids, &e), 0,
+               "%s session: listing (%s)", mode, e.msg);
+        ok(n == NMAIL && total == 1000 && sizes && sizes[2] == 53 && uids
+           && strcmp(uids[NMAIL - 1], "uid-20") == 0,
+           "%s session: STAT, LIST and UIDL results", mode);
+        is_int((long long)(pop3_stats(f.s)->rounds - r0), pipelined ? 1 : 3,
+               "%s session: listing in %d round trip(s)", mode,
+               pipelined ? 1 : 3);
+        for (unsigned long i = 1; i <= NMAIL; i++) {
+            struct pop3_job j = { .cmd = POP3_CMD_RETR, .msn = i,
+                                  .size = (long long)(50 + i),
+                                  .sink = &sink };
+            pop3_queue(f.s, &j);
+        }
+        r0 = pop3_stats(f.s)->rounds;
+        is_int(pop3_run(f.s, m_reply, &m, &e), 0, "%s session: RETRs (%s)",
+               mode, e.msg);
+        for (unsigned long i = 1; i <= NMAIL; i++) {
+            struct pop3_job j = { .cmd = POP3_CMD_DELE, .msn = i };
+            pop3_queue(f.s, &j);
+        }
+        struct pop3_job q = { .cmd = POP3_CMD_QUIT };
+        pop3_queue(f.s, &q);
+        is_int(pop3_run(f.s, m_reply, &m, &e), 0,
+               "%s session: DELEs and QUIT (%s)", mode, e.msg);
+        is_int(pop3_state(f.s), POP3_STATE_DONE,
+               "%s session: QUIT answered, state DONE", mode);
+        is_int((long long)(pop3_stats(f.s)->rounds - r0),
+               pipelined ? 2 : 2 * NMAIL + 1,
+               "%s session: RETRs, then DELEs with QUIT: %d round trips",
+               mode, pipelined ? 2 : 2 * NMAIL + 1);
+        is_int(m.replies, 2 * NMAIL, "%s session: QUIT's reply is the "
+               "engine's, not on_reply's", mode);
+        free(sizes);
+        pop3_uids_free(&uids, n);
+        finish(&f);
+        ok(strstr(f.peer.log, "USER joe\r\nPASS secret\r\nSTAT\r\nLIST\r\n"
+                  "UIDL\r\nRETR 1\r\n") != NULL,
+           "%s session: the commands in order", mode);
+        ok(strstr(f.peer.log, "DELE 20\r\nQUIT\r\n") != NULL,
+           "%s session: QUIT after the last DELE", mode);
+    }
+}
+
+/* USER refused while PASS went along: USER's refusal is reported, and the
+ * session stays in step (QUIT still works). */
+static void test_user_pass_refused(void)
+{
+    const struct step script[] = {
+        { 0, GREETING }, { 1, NULL },
+        { 2, "-ERR [AUTH] no such user\r\n-ERR send USER first\r\n" },
+        { 1, NULL }, { -1, NULL }
+    };
+    struct pop3_auth_params ap = {
+        .method = "user", .user = "joe", .get_password = pw_cb,
+        .password_ctx = "secret", .tls = false,
+    };
+    struct fixture f;
+    struct mp_err e;
+
+    err_init(&e);
+    start(&f, script, POP3_PIPELINING_AUTO, true);
+    ok(pop3_greeting(f.s, &e) == 0 && pop3_capa(f.s, &e) == 0,
+       "USER refused: greeting and CAPA");
+    is_int(pop3_auth(f.s, &ap, &e), -1, "USER refused: login fails");
+    is_int(e.kind, MP_EAUTH, "USER refused: MP_EAUTH");
+    is_str(e.server, "-ERR [AUTH] no such user",
+           "USER refused: USER's reply is the one reported");
+    is_int(pop3_state(f.s), POP3_STATE_AUTHORIZATION,
+           "USER refused: still in step");
+    err_init(&e);
+    is_int(pop3_quit(f.s, &e), 0, "USER refused: QUIT answered");
+    finish(&f);
+}
+
 static void test_pipelining_forced(void)
 {
     /* pipelining on without PIPELINING in CAPA; off with it. */
@@ -701,6 +822,8 @@ int main(void)
     test_batch(true);
     test_batch(false);
     test_pipelining_forced();
+    test_pipelined_session();
+    test_user_pass_refused();
     test_cut_mid_retr();
     test_sink_failure();
     test_bad_replies();

@@ -54,11 +54,11 @@ ok "! grep -q 'wrong-$DOVECOT_PASS' '$T/st/dovecot.log'" \
     "wrong password: not in dovecot's log"
 
 auth "$T/st-clear" "$DOVECOT_PASS" --auth=on --tls=off
-# Dovecot offers APOP (its greeting has a timestamp); without TLS the
-# automatic choice must take APOP, never USER.
-is "$rc" 0 "no TLS, auth on: exit 0 (APOP chosen)"
-ok "grep -q 'Login: user=<$DOVECOT_USER>.*method=APOP' '$T/st/dovecot.log'" \
-    "no TLS, auth on: dovecot logged an APOP login"
+# Without TLS the automatic choice takes only SCRAM, as the original does
+# (dovecot offers SCRAM-SHA-256), never USER, PLAIN or APOP.
+is "$rc" 0 "no TLS, auth on: exit 0 (SCRAM chosen)"
+ok "grep -q 'Login: user=<$DOVECOT_USER>.*method=SCRAM-SHA-256' '$T/st/dovecot.log'" \
+    "no TLS, auth on: dovecot logged a SCRAM-SHA-256 login"
 # Dovecot logs USER/PASS as method=PLAIN, and "TLS" on encrypted ones.
 ok "! grep 'method=PLAIN' '$T/st/dovecot.log' | grep -qv TLS" \
     "no USER/PASS login ever happened without TLS"

@@ -166,14 +166,25 @@ void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
     buf_init(&ra->json_mails, JSON_MAX);
 }
 
+/* A mail as kept for the JSON object: the facts, not yet text (the JSON
+ * is wanted only with --summary, and building it for every mail cost more
+ * than fetching a small mail).  The record is followed by the UID and its
+ * NUL when has_uid is set. */
+struct mail_rec {
+    unsigned long msn;
+    long long size;
+    unsigned char outcome;
+    unsigned char deleted;
+    unsigned char has_uid;
+    unsigned char uidlen;       /* UIDs are at most 70 bytes (RFC 1939) */
+};
+
 void runlog_mail(struct runlog_account *ra,
                  const struct retrieve_mail_log *ml)
 {
-    const char *act = runlog_outcome_name(ml->outcome);
     bool delivered = ml->outcome == RETRIEVE_DELIVERED;
-    struct buf line;
-    struct buf *j = &ra->json_mails;
-    char num[32];
+    struct mail_rec rec;
+    size_t ulen = ml->uid ? strlen(ml->uid) : 0;
 
     ra->mails++;
     switch (ml->outcome) {
@@ -195,32 +206,85 @@ void runlog_mail(struct runlog_account *ra,
         break;
     }
 
-    buf_init(&line, LINE_MAX_LEN);
-    kv(&line, "account", ra->id);
-    kv(&line, "uid", ml->uid ? ml->uid : "-");
-    snprintf(num, sizeof num, "%lld", ml->size);
-    kv(&line, "size", num);
-    kv(&line, "action", act);
-    kv(&line, "deleted", ml->deleted ? "yes" : "no");
-    if (delivered && ra->where)
-        kv(&line, "where", ra->where);
-    emit(ra->log, &line);
-    buf_clear(&line);
+    if (ra->log && ra->log->dest != RUNLOG_NONE) {
+        struct buf line;
+        char num[32];
 
-    if (j->len)
-        buf_append_str(j, ",");
-    buf_printf(j, "{\"msn\":%lu,\"uid\":", ml->msn);
-    if (ml->uid)
-        runlog_json_string(j, ml->uid);
-    else
-        buf_append_str(j, "null");
-    buf_printf(j, ",\"size\":%lld,\"action\":\"%s\",\"deleted\":%s,"
-               "\"where\":", ml->size, act, ml->deleted ? "true" : "false");
-    if (delivered && ra->where)
-        runlog_json_string(j, ra->where);
-    else
-        buf_append_str(j, "null");
-    buf_append_str(j, "}");
+        buf_init(&line, LINE_MAX_LEN);
+        kv(&line, "account", ra->id);
+        kv(&line, "uid", ml->uid ? ml->uid : "-");
+        snprintf(num, sizeof num, "%lld", ml->size);
+        kv(&line, "size", num);
+        kv(&line, "action", runlog_outcome_name(ml->outcome));
+        kv(&line, "deleted", ml->deleted ? "yes" : "no");
+        if (delivered && ra->where)
+            kv(&line, "where", ra->where);
+        emit(ra->log, &line);
+        buf_clear(&line);
+    }
+
+    /* A longer UID (the engine refuses them) would not fit uidlen: it is
+     * cut here, for the summary only. */
+    if (ulen > 255)
+        ulen = 255;
+    memset(&rec, 0, sizeof rec);
+    rec.msn = ml->msn;
+    rec.size = ml->size;
+    rec.outcome = (unsigned char)ml->outcome;
+    rec.deleted = ml->deleted;
+    rec.has_uid = ml->uid != NULL;
+    rec.uidlen = (unsigned char)ulen;
+    if (ra->json_mails.cap - ra->json_mails.len
+        < sizeof rec + (ml->uid ? ulen + 1 : 0))
+        return;     /* full: the summary leaves this mail out */
+    buf_append(&ra->json_mails, &rec, sizeof rec);
+    if (ml->uid) {
+        buf_append(&ra->json_mails, ml->uid, ulen);
+        buf_append(&ra->json_mails, "", 1);
+    }
+}
+
+/* The "messages" array's members, comma-joined, from the records. */
+static void json_mails(const struct runlog_account *ra, struct buf *b)
+{
+    const char *p = ra->json_mails.data, *end;
+    char num[128];
+    bool first = true;
+
+    if (!p)
+        return;
+    end = p + ra->json_mails.len;
+    while ((size_t)(end - p) >= sizeof(struct mail_rec)) {
+        struct mail_rec rec;
+        const char *uid = NULL;
+        bool delivered;
+
+        memcpy(&rec, p, sizeof rec);
+        p += sizeof rec;
+        if (rec.has_uid) {
+            uid = p;
+            p += rec.uidlen + 1;
+        }
+        delivered = rec.outcome == RETRIEVE_DELIVERED;
+        snprintf(num, sizeof num, "%s{\"msn\":%lu,\"uid\":",
+                 first ? "" : ",", rec.msn);
+        buf_append_str(b, num);
+        first = false;
+        if (uid)
+            runlog_json_string(b, uid);
+        else
+            buf_append_str(b, "null");
+        snprintf(num, sizeof num, ",\"size\":%lld,\"action\":\"%s\","
+                 "\"deleted\":%s,\"where\":", rec.size,
+                 runlog_outcome_name((enum retrieve_outcome)rec.outcome),
+                 rec.deleted ? "true" : "false");
+        buf_append_str(b, num);
+        if (delivered && ra->where)
+            runlog_json_string(b, ra->where);
+        else
+            buf_append_str(b, "null");
+        buf_append_str(b, "}");
+    }
 }
 
 void runlog_account_end(struct runlog_account *ra, int exitcode)
@@ -343,8 +407,7 @@ char *runlog_account_json(const struct runlog_account *ra)
     else
         buf_append_str(&b, "null");
     buf_append_str(&b, ",\"messages\":[");
-    if (ra->json_mails.len)
-        buf_append(&b, ra->json_mails.data, ra->json_mails.len);
+    json_mails(ra, &b);
     buf_append_str(&b, "]}");
     return buf_steal(&b);
 }

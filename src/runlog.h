@@ -39,7 +39,8 @@ struct runlog_account {
     double start;           /* monotonic seconds */
     int exitcode;
     double duration;
-    struct buf json_mails;  /* the "mails" array's members, comma-joined */
+    struct buf json_mails;  /* each mail's facts (runlog.c's records), made
+                             * into JSON by runlog_account_json() only */
 };
 
 /* spec: NULL or "none" (nothing), "syslog", or a file name (~ expanded

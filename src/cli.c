@@ -25,7 +25,7 @@ enum {
     OPT_TLS_MIN_DH_PRIME_BITS, OPT_TLS_FORCE_SSLV3, OPT_QUIET,
     OPT_HALF_QUIET, OPT_ALL_ACCOUNTS, OPT_AUTH_ONLY, OPT_STATUS_ONLY,
     OPT_ONLY_NEW, OPT_KEEP, OPT_KILLSIZE, OPT_SKIPSIZE, OPT_FILTER,
-    OPT_DELIVERY, OPT_UIDLS_FILE, OPT_JOBS, OPT_LOG, OPT_SUMMARY
+    OPT_DELIVERY, OPT_UIDLS_FILE, OPT_JOBS, OPT_LOG, OPT_SUMMARY, OPT_MDA
 };
 
 static const struct option long_options[] = {
@@ -79,6 +79,7 @@ static const struct option long_options[] = {
     { "jobs", required_argument, NULL, OPT_JOBS },
     { "log", required_argument, NULL, OPT_LOG },
     { "summary", required_argument, NULL, OPT_SUMMARY },
+    { "mda", optional_argument, NULL, OPT_MDA },
     { NULL, 0, NULL, 0 }
 };
 
@@ -520,6 +521,11 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         else
             return bad_arg(e, arg, opt);
         break;
+    case OPT_MDA:
+        c->mda = true;
+        free(c->mda_from);
+        c->mda_from = arg && *arg ? xstrdup(arg) : NULL;
+        break;
     default:
         return err_set(e, MP_EUSAGE, _("unhandled option %d"), val);
     }
@@ -573,6 +579,17 @@ int cli_parse(struct cli *c, int argc, char **argv, struct mp_err *e)
                 _("cannot use both --all-accounts and a list of accounts"));
         goto fail;
     }
+    if (c->mda) {
+        /* One mail from standard input, delivered once: one account. */
+        if (c->mode != CLI_MODE_RETRIEVE || c->action != CLI_ACTION_RETRIEVE
+            || c->all_accounts || c->nnames > 1 || c->host_mode) {
+            err_set(e, MP_EUSAGE, _("--mda takes at most one account and "
+                                    "no other mode (--serverinfo, "
+                                    "--configure, -a, -A, -s, --host)"));
+            goto fail;
+        }
+        c->mode = CLI_MODE_MDA;
+    }
     return 0;
 
 fail:
@@ -586,5 +603,6 @@ void cli_clear(struct cli *c)
     free(c->conffile);
     free(c->configure_addr);
     free(c->log);
+    free(c->mda_from);
     memset(c, 0, sizeof *c);
 }

@@ -18,7 +18,9 @@
 enum cli_mode {
     CLI_MODE_RETRIEVE = 0,      /* default */
     CLI_MODE_SERVERINFO,        /* -S, --serverinfo */
-    CLI_MODE_CONFIGURE          /* --configure=ADDR */
+    CLI_MODE_CONFIGURE,         /* --configure=ADDR */
+    CLI_MODE_MDA                /* --mda[=FROM]: deliver one mail read from
+                                   standard input */
 };
 
 /* What a retrieval-mode run does with each account. */
@@ -50,6 +52,8 @@ struct cli {
     char *log;                  /* --log=syslog|FILE (~ expanded), NULL:
                                    none */
     bool summary_json;          /* --summary=json */
+    bool mda;                   /* --mda given (mode is CLI_MODE_MDA) */
+    char *mda_from;             /* --mda=FROM, NULL: from the header */
     /* Every setting the command line gave, with its bit in over->set.
      * id is "(command line)"; never NULL after a successful cli_parse(). */
     struct account *over;

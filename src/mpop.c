@@ -26,6 +26,7 @@
 #include "gettext.h"
 #include "jobs.h"
 #include "log.h"
+#include "mdamode.h"
 #include "movemail.h"
 #include "retrieve.h"
 #include "sasl.h"
@@ -149,8 +150,13 @@ static void print_help(void)
     printf(_("Server information mode:\n"
              "  %s [option...] --serverinfo account...\n"
              "  %s --host=host [option...] --serverinfo\n"
-             "  Show what one or more POP3 servers support.\n\n"),
+             "  Show what one or more POP3 servers support.\n"),
            PACKAGE, PACKAGE);
+    printf(_("Delivery mode:\n"
+             "  %s --mda[=from] [--delivery=method,arg] [option...] "
+             "[account]\n"
+             "  Deliver one mail read from standard input.\n\n"),
+           PACKAGE);
     printf(_("General options:\n"
 "  --version                    show version and build information\n"
 "  --help                       show this help\n"
@@ -204,6 +210,10 @@ static void print_help(void)
 "  -j, --jobs=number            fetch this many accounts at once\n"
 "  --log=(syslog|filename)      log each mail and account\n"
 "  --summary=json               print a JSON summary of all accounts\n"
+"  --mda[=from]                 deliver one mail read from standard input\n"
+"                               with --delivery or the account's delivery\n"
+"                               (from: the envelope sender; default: from\n"
+"                               its header)\n"
 "  --movemail                   act as a movemail program; see\n"
 "                               '%s --movemail --help'\n"), PACKAGE);
 }
@@ -679,6 +689,43 @@ out:
     return rc;
 }
 
+/* --mda[=FROM]: one mail from standard input, delivered with --delivery
+ * (then no configuration file is read), or with the delivery of the named
+ * account (default: "default"). */
+static int run_mda(const struct cli *c)
+{
+    struct account_list sel = { NULL, 0 };
+    struct account *a;
+    struct mp_err e;
+    int rc = EX_OK;
+
+    err_init(&e);
+    if (c->nnames == 0 && !c->conffile
+        && (c->over->set & ACC_BIT(ACC_DELIVERY))) {
+        account_list_add(&sel, account_new(""));
+    } else {
+        rc = select_accounts(c, &sel);
+        if (rc != EX_OK)
+            return rc;
+    }
+    a = sel.v[0];
+    account_merge(a, c->over);
+    if (c->pretend) {
+        account_print_pretend(a, stdout);
+    } else {
+        catch_signals();
+        if (mdamode_run(a, c->mda_from, STDIN_FILENO, &e) < 0) {
+            log_error("%s", e.msg);
+            if (a->conffile)
+                log_error(_("error during delivery (account %s from %s)"),
+                          a->id, a->conffile);
+            rc = err_exitcode(e.kind);
+        }
+    }
+    account_list_clear(&sel);
+    return rc;
+}
+
 static void pretend(const struct cli *c, const struct account *a)
 {
     struct account *p;
@@ -731,6 +778,10 @@ int main(int argc, char **argv)
 
     if (c.mode == CLI_MODE_CONFIGURE) {
         rc = run_configure(&c);
+        goto out;
+    }
+    if (c.mode == CLI_MODE_MDA) {
+        rc = run_mda(&c);
         goto out;
     }
 

@@ -524,20 +524,23 @@ void deliver_file_clear(struct deliver_file *f)
 
 /* ---- tokens ---- */
 
+/* Runs once or twice per mail: no printf. */
 void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
                         const char *name)
 {
-    int n = snprintf(tok, DELIVER_TOKEN_SZ, "%s/%s", pfx, name);
-    const char *c;
+    size_t pl = strlen(pfx), nl = strlen(name), i;
 
-    if (n < 0 || n >= DELIVER_TOKEN_SZ) {
+    if (pl + 1 + nl >= DELIVER_TOKEN_SZ) {
         tok[0] = '\0';
         return;
     }
+    memcpy(tok, pfx, pl);
+    tok[pl] = '/';
+    memcpy(tok + pl + 1, name, nl + 1);
     /* The journal takes printable ASCII only (a host name in UTF-8 would
      * make the maildir name unfit): then there is no token. */
-    for (c = tok; *c; c++)
-        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
+    for (i = 0; i < pl + 1 + nl; i++)
+        if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e) {
             tok[0] = '\0';
             return;
         }
@@ -545,14 +548,28 @@ void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
 
 void deliver_token_add(char tok[DELIVER_TOKEN_SZ], long long v)
 {
-    size_t len = strlen(tok);
-    int n;
+    size_t len = strlen(tok), k = 0;
+    char digits[24];
+    unsigned long long u;
+    bool neg = v < 0;
 
     if (len == 0)
         return;
-    n = snprintf(tok + len, DELIVER_TOKEN_SZ - len, "/%lld", v);
-    if (n < 0 || (size_t)n >= DELIVER_TOKEN_SZ - len)
+    u = neg ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (len + 1 + neg + k >= DELIVER_TOKEN_SZ) {
         tok[0] = '\0';
+        return;
+    }
+    tok[len++] = '/';
+    if (neg)
+        tok[len++] = '-';
+    while (k > 0)
+        tok[len++] = digits[--k];
+    tok[len] = '\0';
 }
 
 int deliver_token_split(const char *token, const char *pfx, char *buf,

@@ -119,13 +119,24 @@ static bool valid_token(const char *t)
     return true;
 }
 
+/* Appends s (n bytes) at *o in line (room checked by the caller). */
+static void put(char *line, size_t *o, const char *s, size_t n)
+{
+    memcpy(line + *o, s, n);
+    *o += n;
+}
+
 int journal_append(struct journal *j, enum journal_event ev,
                    const char *host, const char *user, const char *uid,
                    long long first_seen, const char *token,
                    struct mp_err *e)
 {
-    char line[1024];
-    int n;
+    static const char hex[] = "0123456789abcdef";
+    char line[1024], digits[24];
+    size_t hl, ul, idl, tl, o = 0, k = 0;
+    unsigned long long t;
+    unsigned long check;
+    int i;
 
     if (ev != JOURNAL_DELIVERED && ev != JOURNAL_DELETED
         && ev != JOURNAL_PENDING)
@@ -134,21 +145,45 @@ int journal_append(struct journal *j, enum journal_event ev,
         e->kind = MP_EDATA;
         return -1;
     }
-    if (!uidls_valid_uid(uid, strlen(uid)))
+    idl = strlen(uid);
+    if (!uidls_valid_uid(uid, idl))
         return err_set(e, MP_EDATA, _("%s: invalid UID"), j->path);
     if (token && !valid_token(token))
         return err_set(e, MP_EDATA, _("%s: invalid token"), j->path);
-    if (first_seen < 0)
-        first_seen = 0;
-    n = snprintf(line, sizeof(line), "%c %lld %s %s %s %s", (char)ev,
-                 first_seen, host, user, uid, token ? token : "-");
-    if (n < 0 || (size_t)n + 11 > sizeof(line))
+    if (!token)
+        token = "-";
+    hl = strlen(host);
+    ul = strlen(user);
+    tl = strlen(token);
+    t = first_seen < 0 ? 0 : (unsigned long long)first_seen;
+    do {
+        digits[k++] = (char)('0' + t % 10);
+        t /= 10;
+    } while (t > 0);
+    /* "T SECONDS HOST USER UID TOKEN CHECK\n"; no printf: this runs
+     * twice per mail. */
+    if (2 + k + 1 + hl + 1 + ul + 1 + idl + 1 + tl + 11 > sizeof(line))
         return err_set(e, MP_EDATA, _("%s: record too long"), j->path);
-    n += snprintf(line + n, sizeof(line) - (size_t)n, " %08lx\n",
-                  fnv1a(line, (size_t)n));
+    line[o++] = (char)ev;
+    line[o++] = ' ';
+    while (k > 0)
+        line[o++] = digits[--k];
+    line[o++] = ' ';
+    put(line, &o, host, hl);
+    line[o++] = ' ';
+    put(line, &o, user, ul);
+    line[o++] = ' ';
+    put(line, &o, uid, idl);
+    line[o++] = ' ';
+    put(line, &o, token, tl);
+    check = fnv1a(line, o);
+    line[o++] = ' ';
+    for (i = 7; i >= 0; i--)
+        line[o++] = hex[(check >> (4 * i)) & 0xf];
+    line[o++] = '\n';
     /* One write() per record: a killed process leaves a whole record or
      * (at worst, on a full disk) a torn last line that replay ignores. */
-    return write_all(j->fd, line, (size_t)n, j->path, e);
+    return write_all(j->fd, line, o, j->path, e);
 }
 
 int journal_sync(struct journal *j, struct mp_err *e)

@@ -79,7 +79,12 @@ static void compact(struct uidls_list *l)
 
     if (l->nsorted == l->n && l->ndead == 0)
         return;
-    if (l->n > 1)
+    /* A file we wrote is in order already (and a server's UIDs often
+     * are): one pass instead of a sort. */
+    for (i = 1; i < l->n; i++)
+        if (strcmp(l->v[i - 1].uid, l->v[i].uid) > 0)
+            break;
+    if (i < l->n)
         qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
     for (i = 0; i < l->n; i++) {
         struct uidls_entry *cur = &l->v[i];
@@ -149,9 +154,19 @@ static struct uidls_entry *find_any(struct uidls_list *l, const char *uid)
 
     if (!l->v)
         return NULL;
+    /* Servers list their mails in a steady order, mostly the order of
+     * the list: the entry after the last one found comes first. */
+    if (l->hint < l->nsorted && strcmp(l->v[l->hint].uid, uid) == 0) {
+        en = &l->v[l->hint++];
+        return en;
+    }
     key.uid = (char *)uid;
     en = bsearch(&key, l->v, l->nsorted, sizeof(*l->v), entry_cmp);
-    if (!en)
+    if (en) {
+        l->hint = (size_t)(en - l->v) + 1;
+        return en;
+    }
+    if (l->nmid > l->nsorted)
         en = bsearch(&key, l->v + l->nsorted, l->nmid - l->nsorted,
                      sizeof(*l->v), entry_cmp);
     for (i = l->nmid; !en && i < l->n; i++)
@@ -197,8 +212,15 @@ int uidls_add(struct uidls_list *l, const char *uid, long long first_seen,
         if (first_seen < en->first_seen)
             en->first_seen = first_seen;
     } else {
+        /* UIDs that come in ascending order (as many servers give them)
+         * extend the main run directly. */
+        bool last = l->nsorted == l->n
+                    && (l->n == 0 || strcmp(l->v[l->n - 1].uid, uid) < 0);
+
         push(l, xstrndup(uid, len), first_seen);
-        if (l->n - l->nmid > SMALL_MAX)
+        if (last)
+            l->nsorted = l->nmid = l->n;
+        else if (l->n - l->nmid > SMALL_MAX)
             settle(l);
     }
     return 0;
@@ -223,17 +245,27 @@ static int pstrcmp(const void *a, const void *b)
 void uidls_retain(struct uidls_list *l, const char *const *uids, size_t n)
 {
     const char **keep;
-    size_t i;
+    size_t i, j;
 
     compact(l);
     keep = xreallocarray(NULL, n ? n : 1, sizeof(*keep));
     if (n > 0)
         memcpy(keep, uids, n * sizeof(*keep));
-    if (n > 1)
+    /* Servers mostly list their UIDs in ascending order: then one pass
+     * checks it and no sort is needed. */
+    for (i = 1; i < n; i++)
+        if (strcmp(keep[i - 1], keep[i]) >= 0)
+            break;
+    if (i < n)
         qsort(keep, n, sizeof(*keep), pstrcmp);
-    for (i = 0; i < l->n; i++) {
+    /* Both sorted: one merging walk. */
+    for (i = 0, j = 0; i < l->n; i++) {
         const char *key = l->v[i].uid;
-        if (!bsearch(&key, keep, n, sizeof(*keep), pstrcmp)) {
+        int c = 1;
+
+        while (j < n && (c = strcmp(keep[j], key)) < 0)
+            j++;
+        if (j == n || c != 0) {
             l->v[i].dead = true;
             l->ndead++;
         }
@@ -617,11 +649,36 @@ char *uidls_serialize(struct uidls *u, size_t *len_r, struct mp_err *e)
         }
         r |= buf_printf(&b, " %zu %s %s\n", n, l->host, l->user);
         for (j = 0; j < n && r == 0; j++) {
-            r |= buf_append_str(&b, v[j].uid);
-            if (u->format == UIDLS_FORMAT_TIMES)
-                r |= buf_printf(&b, " %lld\n", v[j].first_seen);
-            else
-                r |= buf_append(&b, "\n", 1);
+            /* One append per line, no printf: this runs for every UID
+             * at every save. */
+            char line[UIDLS_UID_MAX + 32];
+            size_t ul = strlen(v[j].uid), o, k = 0;
+
+            if (ul > UIDLS_UID_MAX) {   /* uidls_add() refuses them */
+                r = -1;
+                break;
+            }
+            memcpy(line, v[j].uid, ul);
+            o = ul;
+            if (u->format == UIDLS_FORMAT_TIMES) {
+                char d[24];
+                unsigned long long t;
+                bool neg = v[j].first_seen < 0;
+
+                t = neg ? 0 - (unsigned long long)v[j].first_seen
+                        : (unsigned long long)v[j].first_seen;
+                do {
+                    d[k++] = (char)('0' + t % 10);
+                    t /= 10;
+                } while (t > 0);
+                line[o++] = ' ';
+                if (neg)
+                    line[o++] = '-';
+                while (k > 0)
+                    line[o++] = d[--k];
+            }
+            line[o++] = '\n';
+            r |= buf_append(&b, line, o);
         }
     }
     if (r != 0) {

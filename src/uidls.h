@@ -55,6 +55,7 @@ struct uidls_list {
     struct uidls_entry *v;      /* runs: see uidls.c */
     size_t n, nsorted, nmid, alloc;
     size_t ndead;
+    size_t hint;                /* where the next lookup looks first */
 };
 
 struct uidls {

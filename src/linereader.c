@@ -9,7 +9,7 @@
 #include "linereader.h"
 #include "xalloc.h"
 
-#define LINEREADER_MIN_BUF 16384
+#define LINEREADER_MIN_BUF 65536
 
 void linereader_init(struct linereader *r, struct transport *t,
                      size_t max_line)
@@ -73,7 +73,8 @@ int linereader_getline(struct linereader *r, const char **line_r,
      * arrive within it too, else a server that trickles a byte a second
      * holds the client forever (every single read is in time). */
     int timeout_ms = r->t->timeout_ms;
-    long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    long long deadline = 0;     /* set before the first read: a line that
+                                 * is buffered already costs no clock */
 
     for (;;) {
         char *lf = memchr(r->buf + scanned, '\n', r->end - scanned);
@@ -105,6 +106,8 @@ int linereader_getline(struct linereader *r, const char **line_r,
                            "than %zu bytes"), r->max_line);
         size_t old_start = r->start;
         size_t old_end = r->end;
+        if (timeout_ms > 0 && !deadline)
+            deadline = now_ms() + timeout_ms;
         if (deadline) {
             long long left = deadline - now_ms();
             if (left <= 0) {

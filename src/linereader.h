@@ -20,7 +20,8 @@ struct linereader {
 
 /* max_line: the longest line accepted (e.g. 1024 for a client's status
  * lines; RFC 2449 §4 allows 512 octets for a response).  The buffer holds
- * at least max_line + 2 bytes and at least 16 KiB. */
+ * at least max_line + 2 bytes and at least 64 KiB (one read(2) per 64 KiB
+ * of a big mail). */
 void linereader_init(struct linereader *r, struct transport *t, size_t max_line);
 void linereader_clear(struct linereader *r);
 

@@ -748,7 +748,19 @@ static int uidl_all(struct pop3_session *s, unsigned long nmsgs, bool sent,
         return 0;
     }
     /* RFC 1939 §7: a UID is unique within the maildrop.  Two mails with
-     * one UID would make one of them look already retrieved. */
+     * one UID would make one of them look already retrieved.  Most
+     * servers list them in ascending order: then one pass proves it. */
+    {
+        unsigned long i;
+
+        for (i = 1; i < nmsgs; i++)
+            if (strcmp(uids[i - 1], uids[i]) >= 0)
+                break;
+        if (i >= nmsgs) {
+            *uids_r = uids;
+            return 0;
+        }
+    }
     sorted = xreallocarray(NULL, nmsgs, sizeof *sorted);
     memcpy(sorted, uids, nmsgs * sizeof *sorted);
     qsort(sorted, nmsgs, sizeof *sorted, cmp_str);

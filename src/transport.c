@@ -73,6 +73,28 @@ int transport_wait_fd(int fd, bool for_write, int timeout_ms,
 static ssize_t plain_read(struct transport *t, void *buf, size_t n,
                           struct mp_err *e)
 {
+    /* During a transfer data is mostly waiting already: a socket is read
+     * without waiting first, and polled only when it has nothing (one
+     * system call per read instead of two).  The timeout still bounds
+     * every wait. */
+    if (t->ctx == &plain_socket_marker) {
+        for (;;) {
+            ssize_t r = recv(t->fd, buf, n, MSG_DONTWAIT);
+
+            if (r >= 0)
+                return r;
+            if (errno == EINTR) {
+                if (transport_interrupted)
+                    return err_set(e, MP_ESIGNAL,
+                                   _("interrupted by a signal"));
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTSOCK)
+                break;      /* wait below (ENOTSOCK: in_fd is a pipe) */
+            return err_set_errno(e, MP_EIO, errno,
+                                 _("cannot read from the network"));
+        }
+    }
     for (;;) {
         ssize_t r;
 

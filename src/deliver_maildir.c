@@ -54,7 +54,14 @@ static int md_open(void *ctx, const struct deliver_msg_info *info,
         return -1;
     base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    snprintf(m->name, sizeof m->name, "%s", base);
+    {
+        size_t bl = strlen(base);
+
+        if (bl >= sizeof m->name)
+            bl = sizeof m->name - 1;    /* no token then (too long) */
+        memcpy(m->name, base, bl);
+        m->name[bl] = '\0';
+    }
     deliver_token_make(m->tok, "md", m->name);
     return deliver_file_begin(&m->f, fd, path, false, info, e);
 }
@@ -137,6 +144,18 @@ static int md_write(void *ctx, const char *p, size_t n, struct mp_err *e)
     return deliver_lines_write(&m->f.lines, p, n, e);
 }
 
+/* DIR/new/NAME, without printf: once per mail. */
+static char *new_path(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = xmalloc(dl + 5 + nl + 1);
+
+    memcpy(p, dir, dl);
+    memcpy(p + dl, "/new/", 5);
+    memcpy(p + dl + 5, name, nl + 1);
+    return p;
+}
+
 static int md_commit(void *ctx, unsigned cflags, struct mp_err *e)
 {
     struct md *m = ctx;
@@ -144,7 +163,7 @@ static int md_commit(void *ctx, unsigned cflags, struct mp_err *e)
 
     if (deliver_file_finish(&m->f, cflags, e) != 0)
         return -1;
-    final = xasprintf("%s/new/%s", m->dir, m->name);
+    final = new_path(m->dir, m->name);
     if (deliver_file_publish(&m->f, final, e) != 0) {
         free(final);
         return -1;

@@ -40,33 +40,35 @@ bool pop3_body_decode(struct pop3_body *b, const char *in, size_t inlen,
 
         /* The fast path: inside a line (or at the start of one that does
          * not start with a dot), whole lines ending in CRLF or LF are
-         * copied in blocks, and the bytes up to a lone CR; the byte
-         * machine below only sees dots at line starts, lone CRs and the
-         * ends of the input or of out. */
+         * copied in blocks, one memchr() per line.  A CR inside a line is
+         * data either way (the byte machine copies a lone CR too), so
+         * only a CR as the last byte within reach is left to the byte
+         * machine, which sees the dots at line starts and the ends of the
+         * input or of out. */
         while (i < inlen && outsz - o >= 2
                && (st == ST_MID || (st == ST_BOL && in[i] != '.'))) {
-            size_t avail = inlen - i, room = outsz - o - 2, seg, len;
-            const char *lf, *end, *cr;
+            size_t avail = inlen - i, room = outsz - o - 2, seg;
+            const char *lf;
 
             if (avail > room)
                 avail = room;
             lf = memchr(in + i, '\n', avail);
-            end = lf ? lf : in + i + avail;
-            if (lf && lf > in + i && lf[-1] == '\r')
-                end = lf - 1;
-            seg = (size_t)(end - (in + i));
-            cr = memchr(in + i, '\r', seg);
-            if (cr || !lf) {
-                /* A lone CR, or no line end within reach: copy up to it
-                 * and let the byte machine go on. */
-                len = cr ? (size_t)(cr - (in + i)) : seg;
-                memcpy(out + o, in + i, len);
-                o += len;
-                i += len;
-                if (len > 0)
+            if (!lf) {
+                /* No line end within reach: copy what is there, except
+                 * a CR that may start the line end. */
+                seg = avail;
+                if (seg > 0 && in[i + seg - 1] == '\r')
+                    seg--;
+                memcpy(out + o, in + i, seg);
+                o += seg;
+                i += seg;
+                if (seg > 0)
                     st = ST_MID;
                 break;
             }
+            seg = (size_t)(lf - (in + i));
+            if (seg > 0 && lf[-1] == '\r')
+                seg--;
             memcpy(out + o, in + i, seg);
             o += seg;
             EOL();

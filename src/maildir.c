@@ -77,14 +77,13 @@ static char *join(const char *dir, const char *subdir, const char *name)
 static void put_num(struct buf *b, unsigned long long v, int width)
 {
     char d[24];
-    int n = 0;
+    int n = (int)sizeof d;
 
     do {
-        d[n++] = (char)('0' + v % 10);
+        d[--n] = (char)('0' + v % 10);
         v /= 10;
-    } while (v > 0 || n < width);
-    while (n > 0)
-        buf_append(b, &d[--n], 1);
+    } while (v > 0 || (int)sizeof d - n < width);
+    buf_append(b, d + n, sizeof d - (size_t)n);
 }
 
 /* The unique name into b (cleared first), without printf: this runs once

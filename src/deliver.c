@@ -338,7 +338,7 @@ int deliver_lines_raw(struct deliver_lines *l, const char *p, size_t n,
     return put_n(l, p, n, e);
 }
 
-int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e)
+int deliver_lines_end(struct deliver_lines *l, struct mp_err *e)
 {
     if (l->cr) {
         l->cr = false;
@@ -357,6 +357,13 @@ int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e)
             return -1;
         l->bol = true;
     }
+    return 0;
+}
+
+int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e)
+{
+    if (deliver_lines_end(l, e) != 0)
+        return -1;
     return flush(l, e);
 }
 
@@ -365,6 +372,12 @@ int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e)
 static int file_emit(void *arg, const char *p, size_t n, struct mp_err *e)
 {
     struct deliver_file *f = arg;
+
+    if (f->fd < 0 && f->create) {
+        if (f->create(f->create_arg, &f->fd, &f->path, e) != 0)
+            return -1;
+        f->create = NULL;
+    }
 
     if (deliver_write_fd(f->fd, p, n, f->path, e) != 0)
         return -1;
@@ -378,8 +391,8 @@ void deliver_file_init(struct deliver_file *f)
     f->fd = -1;
 }
 
-int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
-                       const struct deliver_msg_info *info, struct mp_err *e)
+static int file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
+                      const struct deliver_msg_info *info, struct mp_err *e)
 {
     f->fd = fd;
     f->path = path;
@@ -393,15 +406,46 @@ int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
     return 0;
 }
 
+int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
+                       const struct deliver_msg_info *info, struct mp_err *e)
+{
+    f->create = NULL;
+    f->create_arg = NULL;
+    f->final_size = -1;
+    return file_begin(f, fd, path, crlf, info, e);
+}
+
+int deliver_file_begin_lazy(struct deliver_file *f, bool crlf,
+                            const struct deliver_msg_info *info,
+                            int (*create)(void *arg, int *fd_r,
+                                          char **path_r, struct mp_err *e),
+                            void *create_arg, struct mp_err *e)
+{
+    f->create = create;
+    f->create_arg = create_arg;
+    f->final_size = -1;
+    return file_begin(f, -1, NULL, crlf, info, e);
+}
+
 int deliver_file_finish(struct deliver_file *f, unsigned cflags,
                         struct mp_err *e)
 {
-    int fd = f->fd;
+    int fd;
 
     if (f->finished)
         return 0;
+    if (deliver_lines_end(&f->lines, e) != 0)
+        return -1;
+    /* Nothing written yet: the file is made now, knowing its size. */
+    if (f->fd < 0 && f->create) {
+        f->final_size = (long long)f->lines.n;
+        if (f->create(f->create_arg, &f->fd, &f->path, e) != 0)
+            return -1;
+        f->create = NULL;
+    }
     if (deliver_lines_finish(&f->lines, e) != 0)
         return -1;
+    fd = f->fd;
     if (!(cflags & DELIVER_COMMIT_DEFER) && fsync(fd) != 0)
         return err_set_errno(e, MP_EIO, errno, _("cannot sync %s"),
                              f->path);

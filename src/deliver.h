@@ -54,7 +54,11 @@ enum deliver_flags {
      * deliver_needs_from(). */
     DELIVER_WANTS_FROM = 1 << 0,
     DELIVER_MBOXRD = 1 << 1,    /* the backend quotes ^>*From  lines */
-    DELIVER_CRLF = 1 << 2       /* it writes CRLF; otherwise LF */
+    DELIVER_CRLF = 1 << 2,      /* it writes CRLF; otherwise LF */
+    /* It calls info->announce (when set) with its token before the mail
+     * first touches the destination, so the caller need not record the
+     * token right after open(); see "crash recovery" below. */
+    DELIVER_ANNOUNCES = 1 << 3
 };
 
 enum deliver_commit_flags {
@@ -69,6 +73,12 @@ struct deliver_msg_info {
                                    (envelope_received()) */
     long long size;             /* the server's size, -1 if unknown */
     time_t now;                 /* for the From_ line; 0: time(NULL) */
+    /* NULL, or called by a DELIVER_ANNOUNCES backend with the current
+     * token (deliver_token()) before it first touches the destination for
+     * this mail (and again if it has to take another name); a failure
+     * aborts the mail.  The pointers are copied at open(). */
+    int (*announce)(void *arg, const char *token, struct mp_err *e);
+    void *announce_arg;
 };
 
 struct deliver_ops {
@@ -138,9 +148,14 @@ void deliver_abort(struct deliver *d);
  * deliver_open() or deliver_free(); NULL when the backend has none (mda).
  * It changes once, at deliver_finish(), to also name the finished mail's
  * extent.  The caller writes it to its journal BEFORE deliver_commit()
- * (and before the first byte is written, right after deliver_open()), so
- * that after a SIGKILL at any instant, deliver_check() can tell from the
- * destination alone whether that delivery happened, and undo a fragment:
+ * (and before the first byte is written, right after deliver_open(), or,
+ * for a DELIVER_ANNOUNCES backend, in info->announce), so that after a
+ * SIGKILL at any instant, deliver_check() can tell from the destination
+ * alone whether that delivery happened, and undo a fragment.  A
+ * DELIVER_ANNOUNCES backend touches the destination only once it holds a
+ * whole buffer or the whole mail: a mail that fits its buffer is announced
+ * once, with its final token, and the caller need not record that token
+ * again after deliver_finish() (one journal record per mail):
  *   maildir   "md/NAME" then "md/NAME/SIZE": the mail is published as
  *             exactly new/NAME (never another name); delivered when
  *             new/NAME (SIZE bytes) or cur/NAME:... exists; otherwise
@@ -198,6 +213,9 @@ int deliver_lines_raw(struct deliver_lines *l, const char *p, size_t n,
                       struct mp_err *e);
 /* Ends the last line if needed and flushes everything to emit. */
 int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e);
+/* Ends the last line if needed, without the final flush: afterwards
+ * l->n bytes wait, and deliver_lines_finish() writes them. */
+int deliver_lines_end(struct deliver_lines *l, struct mp_err *e);
 
 /* write(2) of all n bytes to fd, retrying on EINTR; MP_EIO naming `what`
  * on failure (ENOSPC and EDQUOT included). */
@@ -215,6 +233,12 @@ struct deliver_file {
     size_t npending, apending;
     long long written;          /* bytes written to fd for this mail */
     bool finished;              /* deliver_file_finish() done */
+    /* Lazy files (deliver_file_begin_lazy()): made by create() at the
+     * first write; final_size is the mail's size when create() is called
+     * by deliver_file_finish() with the whole mail buffered, else -1. */
+    int (*create)(void *arg, int *fd_r, char **path_r, struct mp_err *e);
+    void *create_arg;
+    long long final_size;
 };
 
 void deliver_file_init(struct deliver_file *f);
@@ -222,6 +246,14 @@ void deliver_file_init(struct deliver_file *f);
  * writes info->received through the converter. */
 int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
                        const struct deliver_msg_info *info, struct mp_err *e);
+/* The same, but the file does not exist yet: create(create_arg, &fd,
+ * &path, e) makes it (and takes ownership of nothing) when the converter
+ * first has bytes to write, at the latest in deliver_file_finish(). */
+int deliver_file_begin_lazy(struct deliver_file *f, bool crlf,
+                            const struct deliver_msg_info *info,
+                            int (*create)(void *arg, int *fd_r,
+                                          char **path_r, struct mp_err *e),
+                            void *create_arg, struct mp_err *e);
 /* Ends the last line, flushes, fsyncs (unless DELIVER_COMMIT_DEFER) and
  * closes the fd.  f->path stays for the caller to publish. */
 int deliver_file_finish(struct deliver_file *f, unsigned cflags,

@@ -23,8 +23,10 @@
 struct md {
     char *dir;
     struct deliver_file f;
-    char name[DELIVER_TOKEN_SZ];    /* tmp/NAME of the open mail */
+    char *name;                     /* NAME of the open mail, owned */
     char tok[DELIVER_TOKEN_SZ];
+    int (*announce)(void *arg, const char *token, struct mp_err *e);
+    void *announce_arg;
 };
 
 static int md_create(const char *arg, void **ctx_r, struct mp_err *e)
@@ -40,30 +42,79 @@ static int md_create(const char *arg, void **ctx_r, struct mp_err *e)
     return 0;
 }
 
+static void new_name(struct md *m)
+{
+    free(m->name);
+    m->name = maildir_unique_name("", '.', "");
+    deliver_token_make(m->tok, "md", m->name);
+}
+
+/* DIR/SUB/NAME, without printf: once per mail. */
+static char *sub_path(const char *dir, const char *sub, const char *name)
+{
+    size_t dl = strlen(dir), sl = strlen(sub), nl = strlen(name);
+    char *p = xmalloc(dl + sl + nl + 3);
+
+    memcpy(p, dir, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, sub, sl);
+    p[dl + 1 + sl] = '/';
+    memcpy(p + dl + sl + 2, name, nl + 1);
+    return p;
+}
+
+/* deliver_file's create(): the tmp file, made only when the first bytes
+ * are to be written (at the latest when the mail is finished, its size
+ * then known), and announced with its token first (deliver.h).  A mail
+ * that fits the converter's buffer thus costs one journal record. */
+static int md_create_file(void *arg, int *fd_r, char **path_r,
+                          struct mp_err *e)
+{
+    struct md *m = arg;
+    int tries, saved = 0;
+
+    for (tries = 0; tries < 100; tries++) {
+        char tok[DELIVER_TOKEN_SZ];
+        char *path;
+        int fd;
+
+        if (tries > 0)
+            new_name(m);    /* taken: each try takes a new counter value */
+        memcpy(tok, m->tok, sizeof tok);
+        if (m->f.final_size >= 0)
+            deliver_token_add(tok, m->f.final_size);
+        if (m->announce && tok[0] && m->announce(m->announce_arg, tok, e) != 0)
+            return -1;
+        path = sub_path(m->dir, "tmp", m->name);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            *fd_r = fd;
+            *path_r = path;
+            return 0;
+        }
+        saved = errno;
+        if (saved != EEXIST) {
+            err_set_errno(e, MP_ECANTCREAT, saved, _("cannot create %s"),
+                          path);
+            free(path);
+            return -1;
+        }
+        free(path);
+    }
+    return err_set_errno(e, MP_ECANTCREAT, saved,
+                         _("cannot create a file in %s"), m->dir);
+}
+
 static int md_open(void *ctx, const struct deliver_msg_info *info,
                    struct mp_err *e)
 {
     struct md *m = ctx;
-    char *path;
-    int fd;
 
-    const char *base;
-
-    fd = maildir_create(m->dir, "tmp", "", '.', "", &path, e);
-    if (fd < 0)
-        return -1;
-    base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    {
-        size_t bl = strlen(base);
-
-        if (bl >= sizeof m->name)
-            bl = sizeof m->name - 1;    /* no token then (too long) */
-        memcpy(m->name, base, bl);
-        m->name[bl] = '\0';
-    }
-    deliver_token_make(m->tok, "md", m->name);
-    return deliver_file_begin(&m->f, fd, path, false, info, e);
+    new_name(m);
+    m->announce = info ? info->announce : NULL;
+    m->announce_arg = info ? info->announce_arg : NULL;
+    return deliver_file_begin_lazy(&m->f, false, info, md_create_file, m,
+                                   e);
 }
 
 static int md_finish(void *ctx, unsigned cflags, struct mp_err *e)
@@ -144,18 +195,6 @@ static int md_write(void *ctx, const char *p, size_t n, struct mp_err *e)
     return deliver_lines_write(&m->f.lines, p, n, e);
 }
 
-/* DIR/new/NAME, without printf: once per mail. */
-static char *new_path(const char *dir, const char *name)
-{
-    size_t dl = strlen(dir), nl = strlen(name);
-    char *p = xmalloc(dl + 5 + nl + 1);
-
-    memcpy(p, dir, dl);
-    memcpy(p + dl, "/new/", 5);
-    memcpy(p + dl + 5, name, nl + 1);
-    return p;
-}
-
 static int md_commit(void *ctx, unsigned cflags, struct mp_err *e)
 {
     struct md *m = ctx;
@@ -163,7 +202,7 @@ static int md_commit(void *ctx, unsigned cflags, struct mp_err *e)
 
     if (deliver_file_finish(&m->f, cflags, e) != 0)
         return -1;
-    final = new_path(m->dir, m->name);
+    final = sub_path(m->dir, "new", m->name);
     if (deliver_file_publish(&m->f, final, e) != 0) {
         free(final);
         return -1;
@@ -200,13 +239,14 @@ static void md_free(void *ctx)
     if (!m)
         return;
     deliver_file_clear(&m->f);
+    free(m->name);
     free(m->dir);
     free(m);
 }
 
 const struct deliver_ops deliver_maildir_ops = {
     .name = "maildir",
-    .flags = 0,
+    .flags = DELIVER_ANNOUNCES,
     .create = md_create,
     .open = md_open,
     .write = md_write,

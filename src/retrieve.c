@@ -45,7 +45,12 @@
  *   the writes; deliver_finish() (all bytes written, not yet published);
  *   a second PENDING record whose token also names the finished extent
  *   (file size, mbox end offset); deliver_commit() (publish: link into
- *   new/, rename to *.eml, unlock the mbox).  An mda has no token: a
+ *   new/, rename to *.eml, unlock the mbox).  A DELIVER_ANNOUNCES backend
+ *   (maildir) writes nothing before it holds a full buffer or the whole
+ *   mail, and asks for the first record (announce()) just before it
+ *   creates its file; a mail that fits its buffer is announced once,
+ *   with its final token (name and size), and that record stands for
+ *   both: one record per mail.  An mda has no token: a
  *   DELIVERED record follows its commit, and a kill between the two
  *   delivers that mail again (at least once).
  *   The next run replays the journal (journal.h) before connecting: for
@@ -160,6 +165,7 @@ struct retr {
 
     /* The mail being received (replies come in order: one at a time). */
     unsigned long cur;      /* msn */
+    char last_tok[DELIVER_TOKEN_SZ];    /* the mail's last token recorded */
     struct buf hdr;
     bool opened;
     long long done;
@@ -250,18 +256,42 @@ static int run_filter(struct retr *r, unsigned long msn, const char *hdr,
 /* ---- the RETR sink -------------------------------------------------- */
 
 /* A PENDING record naming the delivery in progress (see the top). */
-static int journal_token(struct retr *r, const struct mail *m,
-                         struct mp_err *e)
+static int journal_record(struct retr *r, const struct mail *m,
+                          const char *tok, struct mp_err *e)
 {
-    const char *tok = deliver_token(r->d);
-
     if (!r->j || !m->uid || !tok)
+        return 0;
+    /* Recorded already (a backend that announced its final token). */
+    if (strcmp(tok, r->last_tok) == 0)
         return 0;
     if (journal_append(r->j, JOURNAL_PENDING, r->list->host, r->list->user,
                        m->uid, m->first_seen, tok, e) < 0)
         return -1;
+    {
+        size_t n = strlen(tok);
+
+        if (n >= sizeof r->last_tok)    /* tokens are at most 255 bytes */
+            n = 0;
+        memcpy(r->last_tok, tok, n);
+        r->last_tok[n] = '\0';
+    }
     failpoint();
     return 0;
+}
+
+static int journal_token(struct retr *r, const struct mail *m,
+                         struct mp_err *e)
+{
+    return journal_record(r, m, deliver_token(r->d), e);
+}
+
+/* deliver_msg_info.announce: a DELIVER_ANNOUNCES backend is about to
+ * touch the destination (see the top: the token comes first). */
+static int announce(void *arg, const char *token, struct mp_err *e)
+{
+    struct retr *r = arg;
+
+    return journal_record(r, &r->m[r->cur - 1], token, e);
 }
 
 /* The header block is complete (or as complete as it gets): run the local
@@ -313,12 +343,18 @@ static int proceed(struct retr *r, struct mp_err *e)
         info.received = r->received;
     }
     info.size = m->size;
+    info.announce = announce;
+    info.announce_arg = r;
+    r->last_tok[0] = '\0';
     rc = deliver_open(r->d, &info, e);
     if (rc < 0)
         return -1;
     r->opened = true;
     failpoint();
-    if (journal_token(r, m, e) < 0)
+    /* A DELIVER_ANNOUNCES backend records its token itself (announce()),
+     * before its first byte reaches the destination. */
+    if (!(deliver_get_ops(r->d)->flags & DELIVER_ANNOUNCES)
+        && journal_token(r, m, e) < 0)
         return -1;
     if (r->hdr.len > 0) {
         if (deliver_write(r->d, r->hdr.data, r->hdr.len, e) < 0)

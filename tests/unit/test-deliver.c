@@ -239,11 +239,18 @@ static void test_maildir(void)
         struct deliver_msg_info info = { .received = received, .size = -1 };
         deliver_open(d, &info, &e);
         deliver_write(d, mail_crlf, 20, &e);
-        is_int(count(path_of("md/tmp"), NULL, 0), 1,
-               "maildir: file in tmp/ while writing");
+        /* A mail that fits the converter's buffer makes its file only
+         * when it is finished (announced once, with its size). */
+        is_int(count(path_of("md/tmp"), NULL, 0), 0,
+               "maildir: no file yet while a small mail is buffered");
         is_int(count(path_of("md/new"), NULL, 0), 0,
                "maildir: nothing in new/ before commit");
         deliver_write(d, mail_crlf + 20, strlen(mail_crlf) - 20, &e);
+        is_int(deliver_finish(d, 0, &e), 0, "maildir: finish");
+        is_int(count(path_of("md/tmp"), NULL, 0), 1,
+               "maildir: file in tmp/ once finished");
+        is_int(count(path_of("md/new"), NULL, 0), 0,
+               "maildir: nothing in new/ before commit (finished)");
         is_int(deliver_commit(d, 0, &e), 0, "maildir: commit");
     }
     is_int(count(path_of("md/tmp"), NULL, 0), 0,
@@ -587,6 +594,111 @@ static void test_big(void)
     free(chunk);
 }
 
+/* DELIVER_ANNOUNCES (maildir): the token is announced before the file
+ * exists; a small mail once with its size, a big one at the first full
+ * buffer (name only), then the caller records the final token. */
+struct ann {
+    int n;
+    char tok[2][DELIVER_TOKEN_SZ];
+    int tmp_at_call;
+};
+
+static int ann_fn(void *arg, const char *token, struct mp_err *e)
+{
+    struct ann *a = arg;
+
+    (void)e;
+    if (a->n < 2)
+        snprintf(a->tok[a->n], sizeof a->tok[0], "%s", token);
+    a->n++;
+    a->tmp_at_call = count(path_of("mda/tmp"), NULL, 0);
+    return 0;
+}
+
+static int ann_fail(void *arg, const char *token, struct mp_err *e)
+{
+    (void)arg;
+    (void)token;
+    return err_set(e, MP_EIO, "journal full");
+}
+
+static void test_maildir_announce(void)
+{
+    struct deliver *d = NULL;
+    struct mp_err e;
+    struct ann a;
+    struct deliver_msg_info info;
+    char want[DELIVER_TOKEN_SZ], *big;
+    size_t i, bigsz = 3 * DELIVER_LINES_BUFSZ / 2;
+
+    err_init(&e);
+    mkdir(path_of("mda"), 0700);
+    mkdir(path_of("mda/tmp"), 0700);
+    mkdir(path_of("mda/new"), 0700);
+    mkdir(path_of("mda/cur"), 0700);
+    is_int(deliver_new(&deliver_maildir_ops, path_of("mda"), &d, &e), 0,
+           "announce: new");
+    ok(deliver_maildir_ops.flags & DELIVER_ANNOUNCES,
+       "announce: maildir announces");
+
+    /* small mail: one announce, with the size, before the file exists */
+    memset(&a, 0, sizeof a);
+    a.tmp_at_call = -1;
+    memset(&info, 0, sizeof info);
+    info.size = -1;
+    info.announce = ann_fn;
+    info.announce_arg = &a;
+    is_int(deliver_open(d, &info, &e), 0, "announce: open");
+    is_int(a.n, 0, "announce: nothing announced at open");
+    deliver_write(d, "a\r\nb\r\n", 6, &e);
+    is_int(deliver_finish(d, DELIVER_COMMIT_DEFER, &e), 0,
+           "announce: finish");
+    is_int(a.n, 1, "announce: small mail announced once");
+    is_int(a.tmp_at_call, 0, "announce: before its file was made");
+    snprintf(want, sizeof want, "%s", deliver_token(d));
+    is_str(a.tok[0], want, "announce: the final token (name and size)");
+    ok(strlen(want) > 4 && strcmp(want + strlen(want) - 2, "/4") == 0,
+       "announce: token ends with the size: %s", want);
+    is_int(deliver_commit(d, DELIVER_COMMIT_DEFER, &e), 0,
+           "announce: commit");
+
+    /* big mail: announced (name only) at the first full buffer */
+    big = malloc(bigsz);
+    for (i = 0; i < bigsz; i++)
+        big[i] = (i % 64 == 63) ? '\n' : 'x';
+    memset(&a, 0, sizeof a);
+    a.tmp_at_call = -1;
+    is_int(deliver_open(d, &info, &e), 0, "announce: open big");
+    deliver_write(d, big, bigsz, &e);
+    is_int(a.n, 1, "announce: big mail announced at the first flush");
+    is_int(a.tmp_at_call, 0, "announce: big: before its file was made");
+    is_int(count(path_of("mda/tmp"), NULL, 0), 1,
+           "announce: big: its file exists after the flush");
+    ok(strchr(a.tok[0] + 3, '/') == NULL,
+       "announce: big: the first token names the file only: %s", a.tok[0]);
+    is_int(deliver_finish(d, DELIVER_COMMIT_DEFER, &e), 0,
+           "announce: finish big");
+    is_int(a.n, 1, "announce: finish announces nothing more");
+    snprintf(want, sizeof want, "%s/%zu", a.tok[0], bigsz);
+    is_str(deliver_token(d), want, "announce: big: final token");
+    is_int(deliver_commit(d, DELIVER_COMMIT_DEFER, &e), 0,
+           "announce: commit big");
+    free(big);
+
+    /* a failing announce aborts the mail, leaving nothing */
+    info.announce = ann_fail;
+    is_int(deliver_open(d, &info, &e), 0, "announce: open (failing)");
+    deliver_write(d, "a\r\n", 3, &e);
+    is_int(deliver_finish(d, 0, &e), -1, "announce: failure fails finish");
+    deliver_abort(d);
+    is_int(count(path_of("mda/tmp"), NULL, 0), 0,
+           "announce: failure: nothing in tmp/");
+    is_int(count(path_of("mda/new"), NULL, 0), 2,
+           "announce: failure: nothing more in new/");
+    is_int(deliver_sync(d, &e), 0, "announce: sync");
+    deliver_free(&d);
+}
+
 int main(void)
 {
     char cmd[600];
@@ -605,6 +717,7 @@ int main(void)
        && !(deliver_maildir_ops.flags & DELIVER_CRLF), "flags");
     test_lines();
     test_maildir();
+    test_maildir_announce();
     test_mbox();
     test_mda();
     test_exchange();

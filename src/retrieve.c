@@ -148,7 +148,8 @@ struct retr {
     struct uidls *u;
     struct uidls_list *list;
     char *jpath;            /* the journal beside the UIDLs file */
-    struct journal *j;
+    struct journal *j;      /* opened at its first record */
+    bool want_j;            /* a fetch: records go to the journal */
     bool dirty;             /* the list changed since it was read/saved */
     long long now;
     unsigned long n;
@@ -256,14 +257,25 @@ static int run_filter(struct retr *r, unsigned long msn, const char *hdr,
 /* ---- the RETR sink -------------------------------------------------- */
 
 /* A PENDING record naming the delivery in progress (see the top). */
+/* The journal is created with its first record: a run that delivers
+ * nothing (a rescan) costs no file and no directory sync. */
+static int journal_ready(struct retr *r, struct mp_err *e)
+{
+    if (!r->j && r->want_j && journal_open(r->jpath, &r->j, e) < 0)
+        return -1;
+    return 0;
+}
+
 static int journal_record(struct retr *r, const struct mail *m,
                           const char *tok, struct mp_err *e)
 {
-    if (!r->j || !m->uid || !tok)
+    if (!r->want_j || !m->uid || !tok)
         return 0;
     /* Recorded already (a backend that announced its final token). */
     if (strcmp(tok, r->last_tok) == 0)
         return 0;
+    if (journal_ready(r, e) < 0)
+        return -1;
     if (journal_append(r->j, JOURNAL_PENDING, r->list->host, r->list->user,
                        m->uid, m->first_seen, tok, e) < 0)
         return -1;
@@ -438,8 +450,9 @@ static int sink_end(void *ctx, struct mp_err *e)
         failpoint();
         /* Without a token (mda) the delivery counts from this record on,
          * even if we are killed before the batch's UIDLs save. */
-        if (!tok && r->j && m->uid) {
-            if (journal_append(r->j, JOURNAL_DELIVERED, r->list->host,
+        if (!tok && r->want_j && m->uid) {
+            if (journal_ready(r, e) < 0
+                || journal_append(r->j, JOURNAL_DELIVERED, r->list->host,
                                r->list->user, m->uid, m->first_seen, NULL,
                                e) < 0)
                 return -1;
@@ -593,10 +606,9 @@ static void exit_save(struct retr *r, struct mp_err *e)
             *e = e2;
         return;     /* the journal still holds what was delivered */
     }
-    if (r->j) {
-        journal_close(&r->j);
+    journal_close(&r->j);
+    if (r->want_j)
         journal_remove(r->jpath, &e2);
-    }
 }
 
 /* Queues DELE for every mail that may go now: delivered ones only once
@@ -952,9 +964,7 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     }
     if (action != RETRIEVE_AUTH && open_uidls(&r, e) < 0)
         goto out;
-    if (action == RETRIEVE_FETCH
-        && journal_open(r.jpath, &r.j, e) < 0)
-        goto out;
+    r.want_j = action == RETRIEVE_FETCH;
     if (session_open(&r.ses, a, SESSION_AUTH, e) < 0)
         goto out;
     r.ses_open = true;
@@ -977,8 +987,9 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     if (save_uids(&r, e) < 0)
         goto out;
     failpoint();
-    if (r.j) {
+    if (r.want_j) {
         journal_close(&r.j);
+        /* Also a journal that replay resolved and nothing reopened. */
         if (journal_remove(r.jpath, e) < 0)
             goto out;
     }

@@ -34,6 +34,8 @@ struct transport {
     int fd;             /* the socket (or -1); closed by transport_close */
     int out_fd;         /* fd to write to; == fd except for inetd (0 and 1) */
     int timeout_ms;     /* <= 0: none */
+    bool busy;          /* the last plain read was big: more is likely
+                         * waiting, so the next one tries before polling */
 };
 
 /* A plain transport over an fd (in_fd for reading, out_fd for writing; pass

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "gettext.h"
 #include "paths.h"
 #include "strparse.h"
@@ -121,53 +122,17 @@ static int parse_int(const char *arg, long long min, long long max, int *out)
     return 0;
 }
 
-/* "off" -> -1, else a number of bytes with an optional 'k' (KiB) or 'm'
- * (MiB) suffix, lower case only, as the original accepts. */
-static int parse_size(const char *arg, long long *out)
+/* An option whose argument is that of the configuration command cmd:
+ * parsed and checked by conf.c, so the two cannot disagree. */
+static int via_conf(struct account *a, const char *cmd, const char *arg,
+                    const char *opt, struct mp_err *e)
 {
-    unsigned long long v, mult = 1;
-    size_t n = strlen(arg);
-    char num[32];
+    struct mp_err ce;
 
-    if (strcmp(arg, "off") == 0) {
-        *out = -1;
-        return 0;
-    }
-    if (n > 0 && arg[n - 1] == 'k') {
-        mult = 1024;
-        n--;
-    } else if (n > 0 && arg[n - 1] == 'm') {
-        mult = 1024 * 1024;
-        n--;
-    }
-    if (n == 0 || n >= sizeof num)
-        return -1;
-    memcpy(num, arg, n);
-    num[n] = '\0';
-    if (str_to_ull(num, 0, (unsigned long long)LLONG_MAX / mult, &v) < 0)
-        return -1;
-    *out = (long long)(v * mult);
+    err_init(&ce);
+    if (conf_account_set(a, cmd, arg ? arg : "", &ce) < 0)
+        return bad_arg(e, arg ? arg : "", opt);
     return 0;
-}
-
-/* 16 (MD5), 20 (SHA-1) or 32 (SHA-256) hex byte pairs joined by ':'. */
-static bool fingerprint_ok(const char *s)
-{
-    static const char hex[] = "0123456789abcdefABCDEF";
-    size_t n = 0;
-
-    for (;;) {
-        if (!s[0] || !strchr(hex, s[0]) || !s[1] || !strchr(hex, s[1]))
-            return false;
-        n++;
-        s += 2;
-        if (*s == '\0')
-            break;
-        if (*s != ':')
-            return false;
-        s++;
-    }
-    return n == 16 || n == 20 || n == 32;
 }
 
 static bool auth_ok(const char *s)
@@ -300,7 +265,6 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
     struct account *a = c->over;
     bool b;
     int n;
-    long long sz;
 
     switch (val) {
     case OPT_VERSION:
@@ -339,10 +303,7 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
             a->host = xstrdup("");
         break;
     case OPT_PORT:
-        if (parse_int(arg, 1, 65535, &a->port) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_PORT);
-        break;
+        return via_conf(a, "port", arg, opt, e);
     case OPT_SOURCE_IP:
         set_string(a, ACC_SOURCE_IP, &a->source_ip, arg);
         break;
@@ -350,22 +311,12 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         set_string(a, ACC_PROXY_HOST, &a->proxy_host, arg);
         break;
     case OPT_PROXY_PORT:
-        if (!*arg)
-            a->proxy_port = 0;
-        else if (parse_int(arg, 1, 65535, &a->proxy_port) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_PROXY_PORT);
-        break;
+        return via_conf(a, "proxy_port", arg, opt, e);
     case OPT_SOCKET:
         set_string(a, ACC_SOCKET, &a->socket_name, arg);
         break;
     case OPT_TIMEOUT:
-        if (strcmp(arg, "off") == 0)
-            a->timeout = 0;
-        else if (parse_int(arg, 1, INT_MAX, &a->timeout) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_TIMEOUT);
-        break;
+        return via_conf(a, "timeout", arg, opt, e);
     case OPT_PIPELINING:
         if (strcmp(arg, "auto") == 0)
             a->pipelining = PIPELINING_AUTO;
@@ -416,10 +367,7 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         set_file(a, ACC_TLS_CRL_FILE, &a->tls_crl_file, arg);
         break;
     case OPT_TLS_FINGERPRINT:
-        if (*arg && !fingerprint_ok(arg))
-            return bad_arg(e, arg, opt);
-        set_string(a, ACC_TLS_FINGERPRINT, &a->tls_fingerprint, arg);
-        break;
+        return via_conf(a, "tls_fingerprint", arg, opt, e);
     case OPT_TLS_KEY_FILE:
         set_file(a, ACC_TLS_KEY_FILE, &a->tls_key_file, arg);
         break;
@@ -438,14 +386,7 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         set_string(a, ACC_TLS_HOST_OVERRIDE, &a->tls_host_override, arg);
         break;
     case OPT_TLS_MIN_DH_PRIME_BITS:
-        if (!*arg)
-            a->tls_min_dh_prime_bits = -1;
-        else if (parse_int(arg, 1, INT_MAX, &n) < 0)
-            return bad_arg(e, arg, opt);
-        else
-            a->tls_min_dh_prime_bits = n;
-        a->set |= ACC_BIT(ACC_TLS_MIN_DH_PRIME_BITS);
-        break;
+        return via_conf(a, "tls_min_dh_prime_bits", arg, opt, e);
     case OPT_TLS_FORCE_SSLV3:
         break;
     case 'q': case OPT_QUIET:
@@ -477,17 +418,9 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         a->set |= ACC_BIT(ACC_KEEP);
         break;
     case OPT_KILLSIZE:
-        if (parse_size(arg, &sz) < 0)
-            return bad_arg(e, arg, opt);
-        a->killsize = sz;
-        a->set |= ACC_BIT(ACC_KILLSIZE);
-        break;
+        return via_conf(a, "killsize", arg, opt, e);
     case OPT_SKIPSIZE:
-        if (parse_size(arg, &sz) < 0)
-            return bad_arg(e, arg, opt);
-        a->skipsize = sz;
-        a->set |= ACC_BIT(ACC_SKIPSIZE);
-        break;
+        return via_conf(a, "skipsize", arg, opt, e);
     case OPT_FILTER:
         set_string(a, ACC_FILTER, &a->filter, arg);
         break;

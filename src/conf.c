@@ -14,15 +14,6 @@
 #include "strparse.h"
 #include "xalloc.h"
 
-/* Applies one account command (not `account`, `defaults` or `eval`) to a,
- * exactly as a configuration line would: arg is the argument after
- * unquoting, "" for none.  Sets the field's bit in a->set.  Errors:
- * MP_ECONFIG with a message that names neither file nor line.
- * It is meant for cli.c too (--killsize=10k is `killsize 10k`); until
- * conf.h declares it, this prototype stands in for the header's. */
-int conf_account_set(struct account *a, const char *cmd, const char *arg,
-                     struct mp_err *e);
-
 /* An eval command's output longer than this is an error: one config line
  * never needs more, and a runaway command must not fill our memory. */
 #define EVAL_OUTPUT_MAX (64 * 1024)

@@ -26,4 +26,13 @@ int conf_load_file(const char *path, struct account_list *out, struct mp_err *e)
  * frees. */
 char *conf_default_path(void);
 
+/* Applies one account command (not `account`, `defaults` or `eval`) to a,
+ * exactly as a configuration line would: arg is the argument after
+ * unquoting, "" for none.  Sets the field's bit in a->set.  Errors:
+ * MP_ECONFIG with a message that names neither file nor line.  cli.c uses
+ * it for the options that take a command's argument unchanged
+ * (--killsize=10k is `killsize 10k`). */
+int conf_account_set(struct account *a, const char *cmd, const char *arg,
+                     struct mp_err *e);
+
 #endif

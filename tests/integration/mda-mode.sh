@@ -166,7 +166,18 @@ mkfifo "$T/fifo"
 pid=$!
 exec 7>"$T/fifo"
 printf 'Subject: cut\n\nfirst part of the body\n' >&7
-sleep 0.5
+# the header is complete once the temporary file exists: mpop is reading
+wait_until()
+{
+    local i
+    for i in $(seq 1 600); do
+        eval "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_until '[ "$(count "$T/md4/tmp")" = 1 ]' ||
+    diag "the temporary file did not appear"
 kill -TERM "$pid"
 wait "$pid"
 is "$?" 75 "SIGTERM during input: EX_TEMPFAIL"
@@ -176,12 +187,13 @@ is "$(count "$T/md4/new")$(count "$T/md4/tmp")" 00 \
 like "$(cat "$T/err.sig")" '*signal*' "SIGTERM: the error says why"
 
 # same with an mda command: it must not deliver the fragment
-"$MPOP" --mda --delivery=mda,"cat >'$T/frag'; touch '$T/frag.done'" \
+"$MPOP" --mda \
+    --delivery=mda,"touch '$T/frag.started'; cat >'$T/frag'; touch '$T/frag.done'" \
     <"$T/fifo" 2>/dev/null &
 pid=$!
 exec 7>"$T/fifo"
 printf 'Subject: cut\n\nfirst part\n' >&7
-sleep 0.5
+wait_until '[ -e "$T/frag.started" ]' || diag "the MDA did not start"
 kill -TERM "$pid"
 wait "$pid"
 is "$?" 75 "SIGTERM, mda: EX_TEMPFAIL"

@@ -56,8 +56,8 @@ static const struct row invalid[] = {
     { "auth unknown", { "--auth=foo", NULL }, "foo for --auth" },
     { "auth upper case", { "--auth=PLAIN", NULL }, "PLAIN for --auth" },
     { "auth off", { "--auth=off", NULL }, "off for --auth" },
-    { "size upper-case suffix", { "--skipsize=2M", NULL },
-      "2M for --skipsize" },
+    { "size unknown suffix", { "--skipsize=2g", NULL },
+      "2g for --skipsize" },
     { "size fraction", { "--killsize=1.5m", NULL }, "for --killsize" },
     { "size empty", { "--killsize=", NULL }, "for --killsize" },
     { "size only suffix", { "--killsize=k", NULL }, "for --killsize" },
@@ -165,6 +165,22 @@ static void test_valid(void)
         is_int(a->tls_min_dh_prime_bits, -1, "dh bits empty unsets");
         is_int(a->keep, KEEP_OFF, "-koff");
         ok(!a->only_new && (a->set & BIT(ONLY_NEW)), "only_new off");
+        cli_clear(&c);
+    }
+    {
+        /* The options share the configuration's parser: the upper-case
+         * suffixes the manual documents for sizes work here too. */
+        const char *args[] = { "--killsize=10K", "--skipsize=2M",
+                               "--port=995", "--tls-fingerprint="
+                               "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:"
+                               "ee:ff:00:11:22:33", NULL };
+        is_int(parse(args, &c, &e), 0, "sizes with K/M: ok");
+        a = c.over;
+        is_int(a->killsize, 10240, "killsize 10K");
+        is_int(a->skipsize, 2097152, "skipsize 2M");
+        is_int(a->port, 995, "port 995");
+        ok(a->tls_fingerprint && (a->set & BIT(TLS_FINGERPRINT)),
+           "fingerprint set");
         cli_clear(&c);
     }
     {

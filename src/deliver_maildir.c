@@ -42,13 +42,6 @@ static int md_create(const char *arg, void **ctx_r, struct mp_err *e)
     return 0;
 }
 
-static void new_name(struct md *m)
-{
-    free(m->name);
-    m->name = maildir_unique_name("", '.', "");
-    deliver_token_make(m->tok, "md", m->name);
-}
-
 /* DIR/SUB/NAME, without printf: once per mail. */
 static char *sub_path(const char *dir, const char *sub, const char *name)
 {
@@ -63,6 +56,24 @@ static char *sub_path(const char *dir, const char *sub, const char *name)
     return p;
 }
 
+/* maildir_create_cb(): the name is taken and announced with its token
+ * (and the size, when the whole mail is known) before the file exists. */
+static int md_chosen(void *arg, const char *name, struct mp_err *e)
+{
+    struct md *m = arg;
+    char tok[DELIVER_TOKEN_SZ];
+
+    free(m->name);
+    m->name = xstrdup(name);
+    deliver_token_make(m->tok, "md", m->name);
+    memcpy(tok, m->tok, sizeof tok);
+    if (m->f.final_size >= 0)
+        deliver_token_add(tok, m->f.final_size);
+    if (m->announce && tok[0])
+        return m->announce(m->announce_arg, tok, e);
+    return 0;
+}
+
 /* deliver_file's create(): the tmp file, made only when the first bytes
  * are to be written (at the latest when the mail is finished, its size
  * then known), and announced with its token first (deliver.h).  A mail
@@ -71,38 +82,13 @@ static int md_create_file(void *arg, int *fd_r, char **path_r,
                           struct mp_err *e)
 {
     struct md *m = arg;
-    int tries, saved = 0;
+    int fd = maildir_create_cb(m->dir, "tmp", "", '.', "", md_chosen, m,
+                               path_r, e);
 
-    for (tries = 0; tries < 100; tries++) {
-        char tok[DELIVER_TOKEN_SZ];
-        char *path;
-        int fd;
-
-        if (tries > 0)
-            new_name(m);    /* taken: each try takes a new counter value */
-        memcpy(tok, m->tok, sizeof tok);
-        if (m->f.final_size >= 0)
-            deliver_token_add(tok, m->f.final_size);
-        if (m->announce && tok[0] && m->announce(m->announce_arg, tok, e) != 0)
-            return -1;
-        path = sub_path(m->dir, "tmp", m->name);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            *fd_r = fd;
-            *path_r = path;
-            return 0;
-        }
-        saved = errno;
-        if (saved != EEXIST) {
-            err_set_errno(e, MP_ECANTCREAT, saved, _("cannot create %s"),
-                          path);
-            free(path);
-            return -1;
-        }
-        free(path);
-    }
-    return err_set_errno(e, MP_ECANTCREAT, saved,
-                         _("cannot create a file in %s"), m->dir);
+    if (fd < 0)
+        return -1;
+    *fd_r = fd;
+    return 0;
 }
 
 static int md_open(void *ctx, const struct deliver_msg_info *info,
@@ -110,7 +96,9 @@ static int md_open(void *ctx, const struct deliver_msg_info *info,
 {
     struct md *m = ctx;
 
-    new_name(m);
+    free(m->name);
+    m->name = NULL;
+    m->tok[0] = '\0';      /* no token until the name is chosen */
     m->announce = info ? info->announce : NULL;
     m->announce_arg = info ? info->announce_arg : NULL;
     return deliver_file_begin_lazy(&m->f, false, info, md_create_file, m,

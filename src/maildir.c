@@ -147,11 +147,22 @@ int maildir_create(const char *dir, const char *subdir, const char *prefix,
                    char sep, const char *suffix, char **path_r,
                    struct mp_err *e)
 {
+    return maildir_create_cb(dir, subdir, prefix, sep, suffix, NULL, NULL,
+                             path_r, e);
+}
+
+int maildir_create_cb(const char *dir, const char *subdir,
+                      const char *prefix, char sep, const char *suffix,
+                      int (*chosen)(void *arg, const char *name,
+                                    struct mp_err *e),
+                      void *arg, char **path_r, struct mp_err *e)
+{
     int tries, fd, saved = 0;
 
     for (tries = 0; tries < NAME_TRIES; tries++) {
         struct buf b;
         char *path;
+        size_t base;
 
         buf_init(&b, NAME_BUF_CAP);
         buf_append_str(&b, dir);
@@ -160,8 +171,13 @@ int maildir_create(const char *dir, const char *subdir, const char *prefix,
             buf_append_str(&b, subdir);
             buf_append(&b, "/", 1);
         }
+        base = b.len;
         unique_name(&b, prefix, sep, suffix);
         path = buf_steal(&b);
+        if (chosen && chosen(arg, path + base, e) != 0) {
+            free(path);
+            return -1;
+        }
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
             *path_r = path;

@@ -33,6 +33,14 @@ char *maildir_unique_name(const char *prefix, char sep, const char *suffix);
 int maildir_create(const char *dir, const char *subdir, const char *prefix,
                    char sep, const char *suffix, char **path_r,
                    struct mp_err *e);
+/* The same, calling chosen(arg, NAME, e) with each name before the file
+ * is created under it (to record the name first); when chosen() fails,
+ * nothing is created and -1 is returned with its error. */
+int maildir_create_cb(const char *dir, const char *subdir,
+                      const char *prefix, char sep, const char *suffix,
+                      int (*chosen)(void *arg, const char *name,
+                                    struct mp_err *e),
+                      void *arg, char **path_r, struct mp_err *e);
 
 /* Gives the complete file tmppath its final place: a hard link
  * dir/subdir/NAME, then unlinks tmppath.  NAME is `first` (normally the

@@ -336,12 +336,24 @@ static void print_size(FILE *f, const char *key, long long v)
         fprintf(f, "%s = %lld\n", key, v);
 }
 
+const char *account_delivery_name(int delivery)
+{
+    switch (delivery) {
+    case DELIVERY_MDA:
+        return "mda";
+    case DELIVERY_MAILDIR:
+        return "maildir";
+    case DELIVERY_MBOX:
+        return "mbox";
+    case DELIVERY_EXCHANGE:
+        return "exchange";
+    default:
+        return NULL;
+    }
+}
+
 void account_print_pretend(const struct account *a, FILE *f)
 {
-    static const char *const delivery_names[] = {
-        [DELIVERY_MDA] = "mda", [DELIVERY_MAILDIR] = "maildir",
-        [DELIVERY_MBOX] = "mbox", [DELIVERY_EXCHANGE] = "exchange"
-    };
     int proxy_port = a->proxy_port;
     char *uidls;
 
@@ -399,7 +411,7 @@ void account_print_pretend(const struct account *a, FILE *f)
      * --serverinfo mode, the only mode in which delivery may be unset. */
     if (a->delivery == DELIVERY_NONE)
         return;
-    fprintf(f, "delivery = %s %s\n", delivery_names[a->delivery],
+    fprintf(f, "delivery = %s %s\n", account_delivery_name(a->delivery),
             a->delivery_args ? a->delivery_args : "");
     uidls = account_uidls_path(a);
     fprintf(f, "uidls file = %s\n", uidls);

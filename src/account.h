@@ -105,6 +105,10 @@ void account_merge(struct account *dst, const struct account *src);
  * the account and, where known, its file and line. */
 int account_check(const struct account *a, bool need_delivery, struct mp_err *e);
 
+/* "mda", "maildir", "mbox" or "exchange" (the `delivery` command's and the
+ * backend's name, deliver_lookup()), NULL for DELIVERY_NONE. */
+const char *account_delivery_name(int delivery);
+
 /* The effective port: a->port, else 995 for TLS without STARTTLS, else 110. */
 int account_port(const struct account *a);
 

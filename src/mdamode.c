@@ -17,22 +17,6 @@
 
 #define CHUNK 65536
 
-static const char *backend_name(int delivery)
-{
-    switch (delivery) {
-    case DELIVERY_MDA:
-        return "mda";
-    case DELIVERY_MAILDIR:
-        return "maildir";
-    case DELIVERY_MBOX:
-        return "mbox";
-    case DELIVERY_EXCHANGE:
-        return "exchange";
-    default:
-        return NULL;
-    }
-}
-
 /* read(2) that retries EINTR unless a signal asked us to stop.  Returns
  * the count (0 at end of file) or -1 with e set. */
 static ssize_t read_some(int fd, char *p, size_t n, struct mp_err *e)
@@ -57,7 +41,7 @@ static ssize_t read_some(int fd, char *p, size_t n, struct mp_err *e)
 int mdamode_run(const struct account *a, const char *from, int fd,
                 struct mp_err *e)
 {
-    const char *name = backend_name(a->delivery);
+    const char *name = account_delivery_name(a->delivery);
     const struct deliver_ops *ops = name ? deliver_lookup(name) : NULL;
     struct deliver *d = NULL;
     struct deliver_msg_info info;

@@ -165,8 +165,9 @@ mkfifo "$T/fifo"
 "$MPOP" --mda --delivery=maildir,"$T/md4" <"$T/fifo" 2>"$T/err.sig" &
 pid=$!
 exec 7>"$T/fifo"
-printf 'Subject: cut\n\nfirst part of the body\n' >&7
-# the header is complete once the temporary file exists: mpop is reading
+# More than the backend buffers (64 KiB), so that the temporary file
+# exists: mpop is then waiting for the rest.
+{ printf 'Subject: cut\n\n'; head -c 100000 "$T/big.body"; } >&7
 wait_until()
 {
     local i

@@ -15,23 +15,14 @@
 #include "log.h"
 #include "net.h"
 #include "tls.h"
+#include "tls_io.h"
 #include "xalloc.h"
 
-/* The state behind a TLS transport.  t points at the transport the session
- * was started on: the caller keeps that struct alive and in place for the
- * session's life (it is the one whose ops we swap), so the pull and push
- * functions read its fds and its current timeout through it. */
+/* The state behind a TLS transport: the record I/O shared with the
+ * server side (tls_io.h), and what only the client has. */
 struct tls_conn {
-    gnutls_session_t s;
+    struct tls_io io;
     gnutls_certificate_credentials_t cred;
-    struct transport *t;
-    /* The pull/push functions cannot return an mp_err through GnuTLS; they
-     * leave it here and the caller of gnutls_* reports it instead of
-     * GnuTLS's "Error in the pull function". */
-    struct mp_err io_err;
-    bool io_failed;
-    /* No close_notify on close: the connection failed or the peer left. */
-    bool broken;
     tls_pin_fn pin;
     void *pin_data;
 };
@@ -116,99 +107,6 @@ int tls_parse_fingerprint(const char *s, unsigned char out[32])
     return (n == 16 || n == 20 || n == 32) ? n : -1;
 }
 
-static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
-{
-    struct tls_conn *c = ptr;
-
-    for (;;) {
-        ssize_t r;
-
-        if (transport_wait_fd(c->t->fd, false, c->t->timeout_ms,
-                              &c->io_err) < 0)
-            break;
-        r = read(c->t->fd, buf, n);
-        if (r >= 0)
-            return r;
-        if (errno == EINTR) {
-            if (transport_interrupted) {
-                err_set(&c->io_err, MP_ESIGNAL,
-                        _("interrupted by a signal"));
-                break;
-            }
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            continue;
-        err_set_errno(&c->io_err, MP_EIO, errno,
-                      _("cannot read from the network"));
-        break;
-    }
-    c->io_failed = true;
-    gnutls_transport_set_errno(c->s, EIO);
-    return -1;
-}
-
-static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *buf,
-                        size_t n)
-{
-    struct tls_conn *c = ptr;
-    int fd = c->t->out_fd;
-
-    for (;;) {
-        ssize_t r;
-
-        if (transport_wait_fd(fd, true, c->t->timeout_ms, &c->io_err) < 0)
-            break;
-        /* As in the plain layer: no SIGPIPE, and never block past the
-         * timeout on a nearly full buffer; a pipe (inetd) gets write(). */
-        r = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (r < 0 && errno == ENOTSOCK)
-            r = write(fd, buf, n);
-        if (r >= 0)
-            return r;
-        if (errno == EINTR) {
-            if (transport_interrupted) {
-                err_set(&c->io_err, MP_ESIGNAL,
-                        _("interrupted by a signal"));
-                break;
-            }
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            continue;
-        err_set_errno(&c->io_err, MP_EIO, errno,
-                      _("cannot write to the network"));
-        break;
-    }
-    c->io_failed = true;
-    gnutls_transport_set_errno(c->s, EIO);
-    return -1;
-}
-
-/* Only called when a GnuTLS timeout is set (we set none for TLS, so the
- * waits in tls_pull govern), but GnuTLS wants it for completeness. */
-static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
-{
-    struct tls_conn *c = ptr;
-    struct pollfd pfd = { .fd = c->t->fd, .events = POLLIN };
-    int wait;
-
-    if (ms == GNUTLS_INDEFINITE_TIMEOUT)
-        wait = c->t->timeout_ms > 0 ? c->t->timeout_ms : -1;
-    else
-        wait = ms > 86400000u ? 86400000 : (int)ms;
-    for (;;) {
-        int r = poll(&pfd, 1, wait);
-
-        if (r >= 0)
-            return r;
-        if (errno != EINTR || transport_interrupted) {
-            gnutls_transport_set_errno(c->s, EINTR);
-            return -1;
-        }
-    }
-}
-
 static int pin_callback(void *userdata, int attempt, const char *token_url,
                         const char *token_label, unsigned int flags,
                         char *pin, size_t pin_max)
@@ -231,8 +129,8 @@ static void conn_free(struct tls_conn *c)
 {
     if (!c)
         return;
-    if (c->s)
-        gnutls_deinit(c->s);
+    if (c->io.s)
+        gnutls_deinit(c->io.s);
     if (c->cred)
         gnutls_certificate_free_credentials(c->cred);
     free(c);
@@ -310,13 +208,13 @@ static int set_priorities(struct tls_conn *c, const char *prio,
     int r;
 
     if (!is_set(prio)) {
-        r = gnutls_set_default_priority(c->s);
+        r = gnutls_set_default_priority(c->io.s);
         if (r < 0)
             return err_set(e, MP_ESOFTWARE, _("cannot set the default TLS "
                            "priorities: %s"), gnutls_strerror(r));
         return 0;
     }
-    r = gnutls_priority_set_direct(c->s, prio, &errpos);
+    r = gnutls_priority_set_direct(c->io.s, prio, &errpos);
     if (r >= 0)
         return 0;
     if (r == GNUTLS_E_INVALID_REQUEST && errpos && errpos >= prio
@@ -384,7 +282,7 @@ static int verify_status(struct tls_conn *c, unsigned int status,
            _("a certificate in the chain is not yet valid"));
     if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
         known |= GNUTLS_CERT_SIGNER_NOT_FOUND;
-        add_reason(why, sizeof why, peer_self_signed(c->s)
+        add_reason(why, sizeof why, peer_self_signed(c->io.s)
                    ? _("the certificate is self-signed and not trusted")
                    : _("the certificate's issuer is unknown"));
     }
@@ -440,7 +338,7 @@ static int verify_peer(struct tls_conn *c, const struct tls_params *p,
 
     if (!p->certcheck)
         return 0;
-    if (gnutls_certificate_type_get(c->s) != GNUTLS_CRT_X509)
+    if (gnutls_certificate_type_get(c->io.s) != GNUTLS_CRT_X509)
         return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
                        "failed: the server sent no X.509 certificate"));
     if (is_set(p->fingerprint)) {
@@ -456,7 +354,7 @@ static int verify_peer(struct tls_conn *c, const struct tls_params *p,
                            p->fingerprint);
         alg = len == 32 ? GNUTLS_DIG_SHA256
               : len == 20 ? GNUTLS_DIG_SHA1 : GNUTLS_DIG_MD5;
-        certs = gnutls_certificate_get_peers(c->s, &n);
+        certs = gnutls_certificate_get_peers(c->io.s, &n);
         if (!certs || n == 0)
             return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
                            "failed: the server sent no certificate"));
@@ -471,7 +369,7 @@ static int verify_peer(struct tls_conn *c, const struct tls_params *p,
                            "match"));
         return 0;
     }
-    r = gnutls_certificate_verify_peers3(c->s, host, &status);
+    r = gnutls_certificate_verify_peers3(c->io.s, host, &status);
     if (r == GNUTLS_E_NO_CERTIFICATE_FOUND)
         return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
                        "failed: the server sent no certificate"));
@@ -483,27 +381,6 @@ static int verify_peer(struct tls_conn *c, const struct tls_params *p,
     return 0;
 }
 
-/* Turns a failed GnuTLS call into e: our own I/O error if the pull or push
- * function left one, else GnuTLS's reason. */
-static int gnutls_fail(struct tls_conn *c, int r, enum mp_err_kind kind,
-                       const char *what, struct mp_err *e)
-{
-    c->broken = true;
-    if (c->io_failed) {
-        *e = c->io_err;
-        /* The original reports a reset during the handshake as a protocol
-         * failure (EX_PROTOCOL); timeouts and signals keep their kind. */
-        if (e->kind == MP_EIO)
-            e->kind = kind;
-        err_prefix(e, "%s: ", what);
-        return -1;
-    }
-    if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
-        return err_set(e, kind, _("%s: the server sent a fatal alert: %s"),
-                       what, gnutls_alert_get_name(gnutls_alert_get(c->s)));
-    return err_set(e, kind, "%s: %s", what, gnutls_strerror(r));
-}
-
 int tls_start(struct transport *t, const struct tls_params *p,
               struct mp_err *e)
 {
@@ -512,15 +389,14 @@ int tls_start(struct transport *t, const struct tls_params *p,
     char *host = NULL;
     int r;
 
-    c->t = t;
+    tls_io_init(&c->io, t, false);
     c->pin = p->pin;
     c->pin_data = p->pin_data;
-    err_init(&c->io_err);
     if (load_credentials(c, p, e) < 0)
         goto fail;
-    r = gnutls_init(&c->s, GNUTLS_CLIENT);
+    r = gnutls_init(&c->io.s, GNUTLS_CLIENT);
     if (r < 0) {
-        c->s = NULL;
+        c->io.s = NULL;
         err_set(e, MP_ESOFTWARE, _("cannot create a TLS session: %s"),
                 gnutls_strerror(r));
         goto fail;
@@ -528,8 +404,8 @@ int tls_start(struct transport *t, const struct tls_params *p,
     if (set_priorities(c, p->priorities, e) < 0)
         goto fail;
     if (p->min_dh_prime_bits > 0)
-        gnutls_dh_set_prime_bits(c->s, (unsigned int)p->min_dh_prime_bits);
-    r = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, c->cred);
+        gnutls_dh_set_prime_bits(c->io.s, (unsigned int)p->min_dh_prime_bits);
+    r = gnutls_credentials_set(c->io.s, GNUTLS_CRD_CERTIFICATE, c->cred);
     if (r < 0) {
         err_set(e, MP_ESOFTWARE, _("cannot set TLS credentials: %s"),
                 gnutls_strerror(r));
@@ -545,7 +421,7 @@ int tls_start(struct transport *t, const struct tls_params *p,
             host = xstrdup(name);
         /* RFC 6066 §3: no IP literals in SNI. */
         if (!is_ip_literal(host)) {
-            r = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, host,
+            r = gnutls_server_name_set(c->io.s, GNUTLS_NAME_DNS, host,
                                        strlen(host));
             if (r < 0) {
                 err_set(e, MP_ESOFTWARE, _("cannot set the TLS server "
@@ -554,22 +430,19 @@ int tls_start(struct transport *t, const struct tls_params *p,
             }
         }
     }
-    gnutls_transport_set_ptr(c->s, c);
-    gnutls_transport_set_pull_function(c->s, tls_pull);
-    gnutls_transport_set_push_function(c->s, tls_push);
-    gnutls_transport_set_pull_timeout_function(c->s, tls_pull_timeout);
-    /* Each network wait has t->timeout_ms (see tls_pull); no extra timer. */
-    gnutls_handshake_set_timeout(c->s, 0);
+    tls_io_bind(&c->io);
+    /* Each network wait has t->timeout_ms (tls_io.c); no extra timer. */
+    gnutls_handshake_set_timeout(c->io.s, 0);
 
     do {
         if (transport_interrupted) {
             err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
             goto fail;
         }
-        r = gnutls_handshake(c->s);
-    } while (r < 0 && !c->io_failed && !gnutls_error_is_fatal(r));
+        r = gnutls_handshake(c->io.s);
+    } while (r < 0 && !c->io.io_failed && !gnutls_error_is_fatal(r));
     if (r < 0) {
-        gnutls_fail(c, r, MP_EPROTO, _("TLS handshake failed"), e);
+        tls_io_fail(&c->io, r, MP_EPROTO, _("TLS handshake failed"), e);
         goto fail;
     }
     if (verify_peer(c, p, host, e) < 0)
@@ -595,71 +468,22 @@ static ssize_t tls_read(struct transport *t, void *buf, size_t n,
 {
     struct tls_conn *c = t->ctx;
 
-    for (;;) {
-        ssize_t r;
-
-        c->io_failed = false;
-        r = gnutls_record_recv(c->s, buf, n);
-        if (r > 0)
-            return r;
-        if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION) {
-            /* close_notify, or a server that just closed: end of stream
-             * either way; the protocol layer judges a cut reply. */
-            c->broken = true;
-            return 0;
-        }
-        if (c->io_failed)
-            return gnutls_fail(c, (int)r, MP_EIO, _("TLS read failed"), e);
-        if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-            if (transport_interrupted)
-                return err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
-            continue;
-        }
-        if (r == GNUTLS_E_REHANDSHAKE) {
-            /* A TLS 1.2 renegotiation request: refuse it politely; the
-             * server's identity must not change under us. */
-            gnutls_alert_send(c->s, GNUTLS_AL_WARNING,
-                              GNUTLS_A_NO_RENEGOTIATION);
-            continue;
-        }
-        if (r == GNUTLS_E_WARNING_ALERT_RECEIVED)
-            continue;
-        return gnutls_fail(c, (int)r, MP_EIO, _("TLS read failed"), e);
-    }
+    return tls_io_read(&c->io, buf, n, e);
 }
 
 static int tls_write(struct transport *t, const void *buf, size_t n,
                      struct mp_err *e)
 {
     struct tls_conn *c = t->ctx;
-    const char *p = buf;
 
-    while (n > 0) {
-        ssize_t r;
-
-        c->io_failed = false;
-        r = gnutls_record_send(c->s, p, n);
-        if (r > 0) {
-            p += r;
-            n -= (size_t)r;
-            continue;
-        }
-        if (!c->io_failed
-            && (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)) {
-            if (transport_interrupted)
-                return err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
-            continue;
-        }
-        return gnutls_fail(c, (int)r, MP_EIO, _("TLS write failed"), e);
-    }
-    return 0;
+    return tls_io_write(&c->io, buf, n, e);
 }
 
 static size_t tls_pending(struct transport *t)
 {
     struct tls_conn *c = t->ctx;
 
-    return c ? gnutls_record_check_pending(c->s) : 0;
+    return c ? tls_io_pending(&c->io) : 0;
 }
 
 static void tls_close(struct transport *t)
@@ -668,9 +492,7 @@ static void tls_close(struct transport *t)
 
     if (!c)
         return;
-    if (!c->broken && !transport_interrupted)
-        /* SHUT_WR: send close_notify, do not wait for the server's. */
-        gnutls_bye(c->s, GNUTLS_SHUT_WR);
+    tls_io_bye(&c->io);
     conn_free(c);
     t->ctx = NULL;
 }
@@ -715,11 +537,11 @@ int tls_info_get(struct transport *t, struct tls_info *info,
     if (!tls_active(t))
         return err_set(e, MP_ESOFTWARE, _("not a TLS connection"));
     c = t->ctx;
-    desc = gnutls_session_get_desc(c->s);
+    desc = gnutls_session_get_desc(c->io.s);
     info->desc = xstrdup(desc ? desc : "");
     gnutls_free(desc);
-    certs = gnutls_certificate_get_peers(c->s, &n);
-    if (gnutls_certificate_type_get(c->s) != GNUTLS_CRT_X509 || !certs
+    certs = gnutls_certificate_get_peers(c->io.s, &n);
+    if (gnutls_certificate_type_get(c->io.s) != GNUTLS_CRT_X509 || !certs
         || n == 0)
         return 0;
     if (gnutls_x509_crt_init(&crt) < 0)
@@ -827,7 +649,7 @@ int tls_channel_binding(struct transport *t, const char **type_r,
         return err_set(e, MP_ESOFTWARE, _("channel binding needs a TLS "
                        "connection"));
     c = t->ctx;
-    if (gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3) {
+    if (gnutls_protocol_get_version(c->io.s) == GNUTLS_TLS1_3) {
         /* RFC 9266: tls-unique is undefined for TLS 1.3. */
         type = GNUTLS_CB_TLS_EXPORTER;
         *type_r = "tls-exporter";
@@ -835,7 +657,7 @@ int tls_channel_binding(struct transport *t, const char **type_r,
         type = GNUTLS_CB_TLS_UNIQUE;
         *type_r = "tls-unique";
     }
-    r = gnutls_session_channel_binding(c->s, type, &cb);
+    r = gnutls_session_channel_binding(c->io.s, type, &cb);
     if (r < 0 || !cb.data || cb.size == 0) {
         if (r >= 0)
             gnutls_free(cb.data);

@@ -6,7 +6,7 @@
 
 #include "log.h"
 
-enum log_level log_level = LOG_NORMAL;
+enum log_level log_level = LOGLEVEL_NORMAL;
 FILE *log_out;
 static const char *progname = "mpop";
 
@@ -24,7 +24,7 @@ void log_info(const char *fmt, ...)
 {
     va_list ap;
 
-    if (log_level < LOG_NORMAL)
+    if (log_level < LOGLEVEL_NORMAL)
         return;
     va_start(ap, fmt);
     vfprintf(out(), fmt, ap);
@@ -35,7 +35,7 @@ void log_debug(const char *fmt, ...)
 {
     va_list ap;
 
-    if (log_level < LOG_DEBUG)
+    if (log_level < LOGLEVEL_DEBUG)
         return;
     va_start(ap, fmt);
     vfprintf(out(), fmt, ap);
@@ -72,7 +72,7 @@ void log_conv(const char *dir, const char *line, size_t len, int secret)
 {
     char q[2048];
 
-    if (log_level < LOG_DEBUG)
+    if (log_level < LOGLEVEL_DEBUG)
         return;
     if (secret) {
         /* Show the command word only: never a password. */

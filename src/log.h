@@ -7,9 +7,9 @@
 #include <stdio.h>
 
 enum log_level {
-    LOG_QUIET = 0,      /* -q: errors only */
-    LOG_NORMAL = 1,     /* default */
-    LOG_DEBUG = 2       /* -d: the whole conversation */
+    LOGLEVEL_QUIET = 0,      /* -q: errors only */
+    LOGLEVEL_NORMAL = 1,     /* default */
+    LOGLEVEL_DEBUG = 2       /* -d: the whole conversation */
 };
 
 extern enum log_level log_level;

@@ -269,7 +269,7 @@ static void ev_status(void *ctx, const struct retrieve_status *st)
 {
     char q1[256], q2[256];
 
-    if (log_level == LOG_QUIET)
+    if (log_level == LOGLEVEL_QUIET)
         return;
     printf(_("%s at %s:\n"),
            log_quote(q1, sizeof q1, st->user, strlen(st->user)),
@@ -772,9 +772,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (c.debug)
-        log_level = LOG_DEBUG;
+        log_level = LOGLEVEL_DEBUG;
     else if (c.quiet == CLI_QUIET_FULL)
-        log_level = LOG_QUIET;
+        log_level = LOGLEVEL_QUIET;
 
     if (c.mode == CLI_MODE_CONFIGURE) {
         rc = run_configure(&c);

@@ -29,7 +29,7 @@
 #include "tls_server.h"
 #include "transport.h"
 #include "xalloc.h"
-/* After log.h: <syslog.h> defines LOG_DEBUG as a macro, which would break
+/* After log.h: <syslog.h> defines LOGLEVEL_DEBUG as a macro, which would break
  * log.h's enum constant of the same name. */
 #include <syslog.h>
 

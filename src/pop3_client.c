@@ -912,7 +912,7 @@ void pop3_queue(struct pop3_session *s, const struct pop3_job *job)
 
 static void trace_body(struct pop3_session *s, const char *p, size_t n)
 {
-    if (log_level < LOG_DEBUG)
+    if (log_level < LOGLEVEL_DEBUG)
         return;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\n' || s->tlen == sizeof s->tline) {

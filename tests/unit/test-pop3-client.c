@@ -795,7 +795,7 @@ static void test_debug_trace(void)
 
     memset(&m, 0, sizeof m);
     log_out = open_memstream(&trace, &tracelen);
-    log_level = LOG_DEBUG;
+    log_level = LOGLEVEL_DEBUG;
     start(&f, script, POP3_PIPELINING_OFF, false);
     login(&f, &n, &e);
     struct pop3_job j = { .cmd = POP3_CMD_RETR, .msn = 1, .size = 51,
@@ -805,7 +805,7 @@ static void test_debug_trace(void)
     finish(&f);
     fclose(log_out);
     log_out = NULL;
-    log_level = LOG_NORMAL;
+    log_level = LOGLEVEL_NORMAL;
     ok(strstr(trace, "--> PASS xxxx\n") != NULL, "debug: PASS masked");
     ok(strstr(trace, "secret") == NULL, "debug: password never shown");
     ok(strstr(trace, "--> USER joe\n") != NULL, "debug: USER shown");

@@ -237,7 +237,14 @@ rcfile maildir "$T/d"
 # session and accept any instant: the result must be consistent
 "$MPOP" -q -C "$T/rc" a >"$T/out" 2>&1 &
 pid=$!
-sleep 0.05
+# Signal it once its SIGTERM handler is in place (SigCgt bit 15), which an
+# ASan or valgrind start-up can delay past any fixed sleep.
+for i in $(seq 1 500); do
+    cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$cgt" ] && (( 0x$cgt & 0x4000 )) && break
+    [ -d "/proc/$pid" ] || break
+    sleep 0.01
+done
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 st=$?

@@ -642,25 +642,9 @@ static bool queue_deles(struct retr *r, bool final)
     return any;
 }
 
-static const char *delivery_name(int d)
-{
-    switch (d) {
-    case DELIVERY_MDA:
-        return "mda";
-    case DELIVERY_MAILDIR:
-        return "maildir";
-    case DELIVERY_MBOX:
-        return "mbox";
-    case DELIVERY_EXCHANGE:
-        return "exchange";
-    default:
-        return NULL;
-    }
-}
-
 static int open_delivery(struct retr *r, struct mp_err *e)
 {
-    const char *name = delivery_name(r->a->delivery);
+    const char *name = account_delivery_name(r->a->delivery);
     const struct deliver_ops *ops = name ? deliver_lookup(name) : NULL;
 
     if (!ops)

@@ -132,26 +132,10 @@ const char *runlog_outcome_name(enum retrieve_outcome o)
     }
 }
 
-static const char *delivery_word(int d)
-{
-    switch (d) {
-    case DELIVERY_MDA:
-        return "mda";
-    case DELIVERY_MAILDIR:
-        return "maildir";
-    case DELIVERY_MBOX:
-        return "mbox";
-    case DELIVERY_EXCHANGE:
-        return "exchange";
-    default:
-        return NULL;
-    }
-}
-
 void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
                           const struct account *a)
 {
-    const char *w = delivery_word(a->delivery);
+    const char *w = account_delivery_name(a->delivery);
 
     memset(ra, 0, sizeof *ra);
     ra->log = log;

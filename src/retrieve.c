@@ -24,9 +24,12 @@
  *     MDA before closing its input.
  *
  * Order of a retrieval session:
- *   1. delivery destination created, UIDLs file opened and locked (before
- *      connecting: a missing maildir costs no connection);
- *   2. session (connect, TLS, CAPA, authenticate), STAT, LIST, UIDL;
+ *   1. delivery destination created (before connecting: a missing maildir
+ *      costs no connection);
+ *   2. session: connect (and TLS with tls_starttls off); then the UIDLs
+ *      file is opened, locked and read, and a journal replayed, while the
+ *      server prepares its greeting; greeting, CAPA, authentication, STAT,
+ *      LIST, UIDL;
  *   3. the plan: per mail only_new, keep, killsize, skipsize, then the
  *      filter, first match wins; the TOP commands of all filter candidates
  *      are pipelined before any filter runs; mails below a size threshold,
@@ -701,6 +704,11 @@ static int open_uidls(struct retr *r, struct mp_err *e)
     return 0;
 }
 
+static int open_uidls_cb(void *ctx, struct mp_err *e)
+{
+    return open_uidls(ctx, e);
+}
+
 /* STAT, LIST, UIDL, and what is new. */
 static int list_mails(struct retr *r, struct mp_err *e)
 {
@@ -946,10 +954,12 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
         r.local_user = envelope_local_user();
         r.local_host = envelope_local_host();
     }
-    if (action != RETRIEVE_AUTH && open_uidls(&r, e) < 0)
-        goto out;
+    /* The UIDLs file is read (and a journal replayed) while the server
+     * prepares its greeting: see step 2 at the top. */
     r.want_j = action == RETRIEVE_FETCH;
-    if (session_open(&r.ses, a, SESSION_AUTH, e) < 0)
+    if (session_open_meanwhile(&r.ses, a, SESSION_AUTH,
+                               action != RETRIEVE_AUTH ? open_uidls_cb
+                               : NULL, &r, e) < 0)
         goto out;
     r.ses_open = true;
     if (action == RETRIEVE_AUTH)

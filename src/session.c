@@ -98,6 +98,14 @@ static int starttls(struct session *s, struct mp_err *e)
 int session_open(struct session *s, const struct account *a,
                  enum session_until until, struct mp_err *e)
 {
+    return session_open_meanwhile(s, a, until, NULL, NULL, e);
+}
+
+int session_open_meanwhile(struct session *s, const struct account *a,
+                           enum session_until until,
+                           session_meanwhile_fn meanwhile, void *ctx,
+                           struct mp_err *e)
+{
     struct net_target nt;
     struct pop3_auth_params ap;
     int fd = -1;
@@ -122,6 +130,8 @@ int session_open(struct session *s, const struct account *a,
     describe_peer(s, port);
 
     if (a->tls && !a->tls_starttls && start_tls(s, e) != 0)
+        goto fail;
+    if (meanwhile && meanwhile(ctx, e) != 0)
         goto fail;
 
     s->pop3 = pop3_session_new(&s->t, (enum pop3_pipelining)a->pipelining,

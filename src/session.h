@@ -43,6 +43,20 @@ struct session {
 int session_open(struct session *s, const struct account *a,
                  enum session_until until, struct mp_err *e);
 
+/* Work that needs no server, done while the server prepares its greeting
+ * (a server takes 10 ms or more for it, a slow link a round trip): called
+ * once the connection is up (after the handshake with implicit TLS), before
+ * anything is read.  A non-zero return ends the session unopened with the
+ * callback's error in e. */
+typedef int (*session_meanwhile_fn)(void *ctx, struct mp_err *e);
+
+/* session_open(), calling meanwhile(ctx, e) as described above when it is
+ * not NULL. */
+int session_open_meanwhile(struct session *s, const struct account *a,
+                           enum session_until until,
+                           session_meanwhile_fn meanwhile, void *ctx,
+                           struct mp_err *e);
+
 /* Ends the session: sends QUIT when quit is true (the server then applies
  * DELEs: only call it with quit=true when every delivered mail is durable),
  * otherwise just closes the connection, so the server deletes nothing.

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #ifdef HAVE_LIBSECRET
+# include <dlfcn.h>
 # include <libsecret/secret.h>
 #endif
 
@@ -24,18 +25,71 @@ static const SecretSchema mpop_schema = {
     0, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
+/* libsecret is opened when a password is first looked up in the key
+ * ring, not linked: it brings GLib, GIO and GObject, whose loading and
+ * constructors cost about 12 ms at every start on a 2-core machine (more
+ * than a whole rescan of a mailbox needs otherwise), and most runs never
+ * ask the key ring.  The header still gives the types; the check below
+ * makes the compiler compare them with these pointers without emitting a
+ * reference to the library. */
+struct secret_api {
+    gchar *(*lookup_sync)(const SecretSchema *schema,
+                          GCancellable *cancellable, GError **error, ...);
+    void (*password_free)(gchar *password);
+    void (*error_free)(GError *error);
+    const SecretSchema **compat_network;
+};
+
+#define API_TYPECHECK(api) \
+    ((void)sizeof((api).lookup_sync = secret_password_lookup_sync), \
+     (void)sizeof((api).password_free = secret_password_free), \
+     (void)sizeof((api).error_free = g_error_free), \
+     (void)sizeof((api).compat_network = &SECRET_SCHEMA_COMPAT_NETWORK))
+
+/* The library's functions, or NULL when it cannot be loaded (not
+ * installed, an incompatible version): the key ring then has no entry, as
+ * when its daemon is missing.  LIBSECRET_SONAME comes from configure. */
+static const struct secret_api *secret_api(void)
+{
+    static struct secret_api api;
+    static int state;           /* 0 not tried, 1 loaded, -1 failed */
+    void *h;
+
+    API_TYPECHECK(api);
+    if (state != 0)
+        return state > 0 ? &api : NULL;
+    state = -1;
+    h = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return NULL;
+    /* POSIX: a function pointer converts from dlsym's void * this way. */
+    *(void **)&api.lookup_sync = dlsym(h, "secret_password_lookup_sync");
+    *(void **)&api.password_free = dlsym(h, "secret_password_free");
+    *(void **)&api.error_free = dlsym(h, "g_error_free");
+    api.compat_network = dlsym(h, "SECRET_SCHEMA_COMPAT_NETWORK");
+    if (!api.lookup_sync || !api.password_free || !api.error_free
+        || !api.compat_network || !*api.compat_network) {
+        /* Never unloaded: GLib does not support it. */
+        memset(&api, 0, sizeof api);
+        return NULL;
+    }
+    state = 1;
+    return &api;
+}
+
 /* Any error (no session bus, no Secret Service daemon, a locked
  * collection whose unlock prompt was dismissed) means "not found", as in
  * the original (it passes no GError): the next password source is asked,
  * and without any, the terminal prompt says what is missing. */
-static int result(gchar *pw, GError *err, char **password_r)
+static int result(const struct secret_api *api, gchar *pw, GError *err,
+                  char **password_r)
 {
     if (err)
-        g_error_free(err);
+        api->error_free(err);
     if (!pw)
         return 0;
     *password_r = xstrdup(pw);
-    secret_password_free(pw);     /* wipes it */
+    api->password_free(pw);       /* wipes it */
     return 1;
 }
 
@@ -47,6 +101,7 @@ bool keyring_available(void)
 int keyring_lookup(const char *host, const char *user, char **password_r,
                    struct mp_err *e)
 {
+    const struct secret_api *api;
     GError *err = NULL;
     gchar *pw;
     int r;
@@ -55,19 +110,21 @@ int keyring_lookup(const char *host, const char *user, char **password_r,
     *password_r = NULL;
     if (!host || !*host || !user || !*user)
         return 0;
-    pw = secret_password_lookup_sync(&mpop_schema, NULL, &err,
+    api = secret_api();
+    if (!api)
+        return 0;
+    pw = api->lookup_sync(&mpop_schema, NULL, &err,
                                      "host", host, "service", "pop3",
                                      "user", user, NULL);
-    r = result(pw, err, password_r);
+    r = result(api, pw, err, password_r);
     if (r != 0)
         return r;
     /* Entries of the older libgnome-keyring, which the original still
      * reads. */
     err = NULL;
-    pw = secret_password_lookup_sync(SECRET_SCHEMA_COMPAT_NETWORK, NULL,
-                                     &err, "user", user, "protocol", "pop3",
-                                     "server", host, NULL);
-    return result(pw, err, password_r);
+    pw = api->lookup_sync(*api->compat_network, NULL, &err, "user", user,
+                          "protocol", "pop3", "server", host, NULL);
+    return result(api, pw, err, password_r);
 }
 #else
 bool keyring_available(void)

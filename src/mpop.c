@@ -493,6 +493,7 @@ static int run_one(struct runner *rn, size_t i, char **json_r)
     int r;
 
     runlog_account_begin(&ra, &rn->log, a);
+    ra.keep_mails = json_r != NULL;
     cur_rl = &ra;
     if (rn->c->mode == CLI_MODE_SERVERINFO)
         r = run_serverinfo(rn->c, a);

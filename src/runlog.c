@@ -147,6 +147,7 @@ void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
         ra->where = xasprintf("%s:%s", w,
                               a->delivery_args ? a->delivery_args : "");
     ra->start = now_mono();
+    ra->keep_mails = true;
     buf_init(&ra->json_mails, JSON_MAX);
 }
 
@@ -209,6 +210,8 @@ void runlog_mail(struct runlog_account *ra,
 
     /* A longer UID (the engine refuses them) would not fit uidlen: it is
      * cut here, for the summary only. */
+    if (!ra->keep_mails)
+        return;
     if (ulen > 255)
         ulen = 255;
     memset(&rec, 0, sizeof rec);
@@ -278,6 +281,8 @@ void runlog_account_end(struct runlog_account *ra, int exitcode)
 
     ra->exitcode = exitcode;
     ra->duration = now_mono() - ra->start;
+    if (!ra->log || ra->log->dest == RUNLOG_NONE)
+        return;
     buf_init(&line, LINE_MAX_LEN);
     kv(&line, "account", ra->id);
     kv(&line, "host", ra->host);

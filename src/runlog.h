@@ -39,6 +39,9 @@ struct runlog_account {
     double start;           /* monotonic seconds */
     int exitcode;
     double duration;
+    bool keep_mails;        /* remember each mail for the JSON object
+                             * (runlog_account_begin() sets it; clear it
+                             * when no JSON will be asked for) */
     struct buf json_mails;  /* each mail's facts (runlog.c's records), made
                              * into JSON by runlog_account_json() only */
 };
@@ -56,7 +59,8 @@ void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
  * line, remembers it for the JSON object. */
 void runlog_mail(struct runlog_account *ra,
                  const struct retrieve_mail_log *ml);
-/* The account is done with exitcode: writes its log line. */
+/* The account is done with exitcode: writes its log line (when log was
+ * given and is not RUNLOG_NONE). */
 void runlog_account_end(struct runlog_account *ra, int exitcode);
 /* The account's JSON object (UTF-8; invalid bytes become U+FFFD), a new
  * string the caller frees. */

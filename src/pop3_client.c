@@ -695,6 +695,20 @@ int pop3_list_all(struct pop3_session *s, unsigned long nmsgs,
     return list_all(s, nmsgs, false, sizes_r, e);
 }
 
+/* The UIDs of a listing live in a string pool, not one allocation each (a
+ * rescan of 20,000 mails spent a fifth of its instructions in malloc and
+ * free).  The array has nmsgs + 1 slots: the last one holds the pool's
+ * newest chunk, for pop3_uids_free(). */
+static char *uid_store(char **uids, unsigned long nmsgs, const char *p,
+                       size_t len)
+{
+    struct strpool pool = { (struct strpool_chunk *)(void *)uids[nmsgs] };
+    char *r = strpool_dup(&pool, p, len);
+
+    uids[nmsgs] = (char *)(void *)pool.last;
+    return r;
+}
+
 static int uidl_line(struct pop3_session *s, const char *line, size_t len,
                      unsigned long nmsgs, void *arr, unsigned long *msn_r,
                      const char **why_r)
@@ -706,7 +720,7 @@ static int uidl_line(struct pop3_session *s, const char *line, size_t len,
         return -1;
     /* A duplicate msn is reported by the caller; keep the first. */
     if (!uids[*msn_r - 1])
-        uids[*msn_r - 1] = xstrndup(uid.p, uid.len);
+        uids[*msn_r - 1] = uid_store(uids, nmsgs, uid.p, uid.len);
     return 0;
 }
 
@@ -719,10 +733,12 @@ void pop3_uids_free(char ***uidsp, unsigned long n)
 {
     char **uids = *uidsp;
 
+    struct strpool pool;
+
     if (!uids)
         return;
-    for (unsigned long i = 0; i < n; i++)
-        free(uids[i]);
+    pool.last = (struct strpool_chunk *)(void *)uids[n];
+    strpool_clear(&pool);
     free(uids);
     *uidsp = NULL;
 }
@@ -737,14 +753,14 @@ static int uidl_all(struct pop3_session *s, unsigned long nmsgs, bool sent,
         return 0;
     if (nmsgs > POP3_MSGS_MAX)
         return err_set(e, MP_ESOFTWARE, _("too many messages"));
-    uids = xcalloc(nmsgs ? nmsgs : 1, sizeof *uids);
+    uids = xcalloc(nmsgs + 1, sizeof *uids);
     if (read_all(s, "UIDL", sent, MP_EUNAVAIL, nmsgs, uidl_line, uids, e)
         != 0) {
         pop3_uids_free(&uids, nmsgs);
         return -1;
     }
     if (nmsgs == 0) {
-        free(uids);
+        pop3_uids_free(&uids, 0);
         return 0;
     }
     /* RFC 1939 §7: a UID is unique within the maildrop.  Two mails with

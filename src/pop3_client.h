@@ -182,7 +182,8 @@ int pop3_list_all(struct pop3_session *s, unsigned long nmsgs,
                   unsigned long long **sizes_r, struct mp_err *e);
 /* UIDL for all nmsgs messages.  *uids_r is a new array of nmsgs strings,
  * uids[msn - 1], each 1..70 printable ASCII characters; free with
- * pop3_uids_free().  Every msn must appear exactly once and no UID twice
+ * pop3_uids_free() (the strings are not separate allocations: never free
+ * or replace one alone).  Every msn must appear exactly once and no UID twice
  * (RFC 1939 §7: unique within the maildrop), else MP_EPROTO.  -ERR (no
  * UIDL support): MP_EUNAVAIL. */
 int pop3_uidl_all(struct pop3_session *s, unsigned long nmsgs,

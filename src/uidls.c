@@ -94,7 +94,6 @@ static void compact(struct uidls_list *l)
                                || cur->first_seen < prev->first_seen))
                 prev->first_seen = cur->first_seen;
             prev->dead = prev->dead && cur->dead;
-            free(cur->uid);
             continue;
         }
         l->v[k++] = *cur;
@@ -102,9 +101,7 @@ static void compact(struct uidls_list *l)
     l->n = k;
     k = 0;
     for (i = 0; i < l->n; i++) {
-        if (l->v[i].dead)
-            free(l->v[i].uid);
-        else
+        if (!l->v[i].dead)      /* a dead UID's string stays in the pool */
             l->v[k++] = l->v[i];
     }
     l->n = l->nsorted = l->nmid = k;
@@ -217,7 +214,7 @@ int uidls_add(struct uidls_list *l, const char *uid, long long first_seen,
         bool last = l->nsorted == l->n
                     && (l->n == 0 || strcmp(l->v[l->n - 1].uid, uid) < 0);
 
-        push(l, xstrndup(uid, len), first_seen);
+        push(l, strpool_dup(&l->pool, uid, len), first_seen);
         if (last)
             l->nsorted = l->nmid = l->n;
         else if (l->n - l->nmid > SMALL_MAX)
@@ -297,12 +294,9 @@ static struct uidls_list *list_new(const char *host, const char *user)
 
 static void list_free(struct uidls_list *l)
 {
-    size_t i;
-
     if (!l)
         return;
-    for (i = 0; i < l->n; i++)
-        free(l->v[i].uid);
+    strpool_clear(&l->pool);
     free(l->v);
     free(l->host);
     free(l->user);
@@ -497,7 +491,7 @@ int uidls_parse(const char *data, size_t len, const char *name,
             if (parse_uid_line(&p, s, ll, &ulen, &t, &has_t) != 0)
                 goto fail;
             any_times |= has_t;
-            push(cur, xstrndup(s, ulen), t);
+            push(cur, strpool_dup(&cur->pool, s, ulen), t);
             if (++got == want)
                 cur = NULL;
         }

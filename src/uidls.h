@@ -32,6 +32,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "xalloc.h"
 
 #define UIDLS_UID_MAX 70            /* RFC 1939 §7 */
 #define UIDLS_LOCK_TIMEOUT 10       /* seconds, as the original */
@@ -43,7 +44,7 @@ enum uidls_format {
 };
 
 struct uidls_entry {
-    char *uid;                  /* owned, NUL-terminated */
+    char *uid;                  /* NUL-terminated, in its list's pool */
     long long first_seen;       /* seconds since the epoch */
     bool dead;                  /* removed; dropped at the next compaction */
 };
@@ -56,6 +57,8 @@ struct uidls_list {
     size_t n, nsorted, nmid, alloc;
     size_t ndead;
     size_t hint;                /* where the next lookup looks first */
+    struct strpool pool;        /* the UID strings (also those of removed
+                                 * entries, until uidls_close()) */
 };
 
 struct uidls {

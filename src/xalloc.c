@@ -99,3 +99,43 @@ void xfree_secret(char **sp)
     free(*sp);
     *sp = NULL;
 }
+
+/* 64 KiB chunks: 4,000 UIDs of 16 bytes each, and one malloc instead. */
+#define STRPOOL_CHUNK 65536
+
+struct strpool_chunk {
+    struct strpool_chunk *prev;
+    size_t used, cap;
+    char data[];
+};
+
+char *strpool_dup(struct strpool *p, const char *s, size_t n)
+{
+    struct strpool_chunk *c = p->last;
+    char *r;
+
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > STRPOOL_CHUNK ? n + 1 : STRPOOL_CHUNK;
+
+        c = xmalloc(sizeof *c + cap);
+        c->prev = p->last;
+        c->used = 0;
+        c->cap = cap;
+        p->last = c;
+    }
+    r = c->data + c->used;
+    memcpy(r, s, n);
+    r[n] = '\0';
+    c->used += n + 1;
+    return r;
+}
+
+void strpool_clear(struct strpool *p)
+{
+    while (p->last) {
+        struct strpool_chunk *prev = p->last->prev;
+
+        free(p->last);
+        p->last = prev;
+    }
+}

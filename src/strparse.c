@@ -33,18 +33,25 @@ int cursor_ulong(struct cursor *c, unsigned long long min,
                  unsigned long long max, unsigned long long *out)
 {
     const char *q = c->p;
+    const char *stop;
     unsigned long long v = 0;
 
     if (q >= c->end || *q < '0' || *q > '9')
         return -1;
-    while (q < c->end && *q >= '0' && *q <= '9') {
+    /* 19 digits cannot overflow 64 bits: no check for those (this runs
+     * twice per mail of a listing). */
+    stop = c->end - q > 19 ? q + 19 : c->end;
+    while (q < stop && *q >= '0' && *q <= '9')
+        v = v * 10 + (unsigned)(*q++ - '0');
+    if (q < c->end && *q >= '0' && *q <= '9') {
         unsigned d = (unsigned)(*q - '0');
+
         if (v > (~0ULL - d) / 10)
             return -1;
         v = v * 10 + d;
         q++;
-        if (q - c->p > 20)
-            return -1;
+        if (q < c->end && *q >= '0' && *q <= '9')
+            return -1;      /* more than 20 digits */
     }
     if (v < min || v > max)
         return -1;

@@ -104,6 +104,7 @@
 #include "filter.h"
 #include "gettext.h"
 #include "journal.h"
+#include "plan.h"
 #include "pop3_client.h"
 #include "retrieve.h"
 #include "session.h"
@@ -133,6 +134,7 @@ struct mail {
     bool discard;           /* the local filter said no */
     bool mark;              /* add to the UIDLs list */
     bool dele;              /* DELE it (delivered ones once durable) */
+    bool delete_after;      /* keep allows DELE once delivered */
     bool delivered;         /* committed, maybe not yet durable */
     bool durable;           /* synced and recorded */
     bool dele_sent;
@@ -206,41 +208,66 @@ static long long test_now(void)
     return (long long)time(NULL);
 }
 
-static bool deletable(const struct retr *r, const struct mail *m)
+static struct plan_mail plan_mail_of(const struct mail *m)
 {
-    switch (r->a->keep) {
-    case KEEP_OFF:
-        return true;
-    case KEEP_DURATION:
-        return r->now - m->first_seen >= r->a->keep_seconds;
-    default:
-        return false;
-    }
+    struct plan_mail pm;
+
+    pm.size = m->size;
+    pm.seen = m->seen;
+    pm.first_seen = m->first_seen;
+    return pm;
 }
 
-static void decide(struct retr *r, unsigned long msn,
-                   enum retrieve_reason why, bool del)
+static enum retrieve_reason reason_of(enum plan_reason why)
+{
+    return why == REASON_KILLSIZE ? RETRIEVE_REASON_KILLSIZE
+         : why == REASON_SKIPSIZE ? RETRIEVE_REASON_SKIPSIZE
+         : RETRIEVE_REASON_FILTER;
+}
+
+/* Carries out plan.c's decision d for mail msn as far as it is made before
+ * the transfer: a mail to retrieve (or to filter) is fetched, and deleted
+ * once durable if d says so. */
+static void apply(struct retr *r, unsigned long msn, struct plan_decision d)
 {
     struct mail *m = &r->m[msn - 1];
-    bool keep = del && !deletable(r, m);
+    enum retrieve_reason why = reason_of(d.reason);
 
+    switch (d.action) {
+    case PLAN_IGNORE:
+    case PLAN_DELETE_OLD:
+        m->dele = d.action == PLAN_DELETE_OLD;
+        return;
+    case PLAN_RETRIEVE:
+    case PLAN_FILTER:
+        m->fetch = true;
+        m->delete_after = d.delete_after;
+        return;
+    case PLAN_DELETE:
+    case PLAN_MARK:
+        m->mark = true;
+        m->dele = d.action == PLAN_DELETE;
+        break;
+    case PLAN_SKIP:
+    case PLAN_ABORT:    /* not made here: filter errors end the account */
+    default:
+        break;
+    }
     m->fetch = false;
     m->why = (int)why + 1;
-    if (del) {
-        m->mark = true;
-        m->dele = !keep;
-    }
     if (r->ev->decision)
-        r->ev->decision(r->ev->ctx, msn, r->n, why, del && !keep, keep);
+        r->ev->decision(r->ev->ctx, msn, r->n, why,
+                        d.action == PLAN_DELETE, d.action == PLAN_MARK);
 }
 
+/* The filter said res for mail msn. */
 static void apply_filter(struct retr *r, unsigned long msn,
                          enum filter_result res)
 {
-    if (res == FILTER_DELETE)
-        decide(r, msn, RETRIEVE_REASON_FILTER, true);
-    else if (res == FILTER_SKIP)
-        decide(r, msn, RETRIEVE_REASON_FILTER, false);
+    struct plan_mail pm = plan_mail_of(&r->m[msn - 1]);
+
+    apply(r, msn, plan_after_filter(r->a, &pm, r->now,
+                                    plan_filter_map((int)res)));
 }
 
 static int run_filter(struct retr *r, unsigned long msn, const char *hdr,
@@ -326,8 +353,8 @@ static int proceed(struct retr *r, struct mp_err *e)
         if (run_filter(r, r->cur, r->hdr.data ? r->hdr.data : "",
                        r->hdr.len, &res, e) < 0)
             return -1;
+        apply_filter(r, r->cur, res);
         if (res != FILTER_RETRIEVE) {
-            apply_filter(r, r->cur, res);
             m->discard = true;
             return 0;
         }
@@ -589,7 +616,7 @@ static int sync_and_save(struct retr *r, struct mp_err *e)
             if (m->delivered && !m->durable) {
                 m->durable = true;
                 m->mark = true;
-                m->dele = deletable(r, m);
+                m->dele = m->delete_after;
             }
         }
     }
@@ -766,30 +793,18 @@ static int list_mails(struct retr *r, struct mp_err *e)
     return 0;
 }
 
-/* The chain: only_new, keep, killsize, skipsize, filter. */
+/* The chain (plan.c): only_new, keep, killsize, skipsize, filter. */
 static void plan(struct retr *r, bool have_top)
 {
-    const struct account *a = r->a;
     unsigned long i;
 
     for (i = 0; i < r->n; i++) {
         struct mail *m = &r->m[i];
+        struct plan_mail pm = plan_mail_of(m);
+        struct plan_decision d = plan_decide(r->a, &pm, r->now);
 
-        if (m->seen && a->only_new) {
-            /* Retrieved before: delete it once keep allows. */
-            m->dele = deletable(r, m);
-            continue;
-        }
-        if (a->killsize >= 0 && m->size >= a->killsize) {
-            decide(r, i + 1, RETRIEVE_REASON_KILLSIZE, true);
-            continue;
-        }
-        if (a->skipsize >= 0 && m->size >= a->skipsize) {
-            decide(r, i + 1, RETRIEVE_REASON_SKIPSIZE, false);
-            continue;
-        }
-        m->fetch = true;
-        if (a->filter && *a->filter) {
+        apply(r, i + 1, d);
+        if (d.action == PLAN_FILTER) {
             m->filter = true;
             m->filter_local = !have_top || m->size <= LOCAL_FILTER_MAX;
         }

@@ -637,7 +637,8 @@ static void exit_save(struct retr *r, struct mp_err *e)
         return;     /* the journal still holds what was delivered */
     }
     journal_close(&r->j);
-    if (r->want_j)
+    /* No jpath: the session failed before the UIDLs file was opened. */
+    if (r->want_j && r->jpath)
         journal_remove(r->jpath, &e2);
 }
 

@@ -26,6 +26,7 @@ void linereader_init(struct linereader *r, struct transport *t,
     r->start = 0;
     r->end = 0;
     r->max_line = max_line;
+    r->eof = false;
 }
 
 void linereader_clear(struct linereader *r)
@@ -54,6 +55,8 @@ static ssize_t fill(struct linereader *r, struct mp_err *e)
     ssize_t n = transport_read(r->t, r->buf + r->end, r->size - r->end, e);
     if (n > 0)
         r->end += (size_t)n;
+    else if (n == 0)
+        r->eof = true;
     return n;
 }
 

@@ -5,6 +5,7 @@
 #ifndef MPOP_LINEREADER_H
 #define MPOP_LINEREADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -16,6 +17,8 @@ struct linereader {
     size_t size;        /* allocated size of buf */
     size_t start, end;  /* unconsumed bytes are buf[start..end) */
     size_t max_line;    /* longest line accepted, without its line end */
+    bool eof;           /* the peer closed the stream (the error then says
+                         * "the server closed the connection") */
 };
 
 /* max_line: the longest line accepted (e.g. 1024 for a client's status

@@ -631,8 +631,7 @@ int pop3d_session(struct transport *t, const struct pop3d_config *cfg,
                 flush(s);
                 err_set(e, MP_ETEMP, _("the client was idle for too "
                         "long"));
-            } else if (e->kind == MP_EIO && strcmp(e->msg,
-                       _("the server closed the connection")) == 0) {
+            } else if (e->kind == MP_EIO && s->lr.eof) {
                 err_set(e, MP_EIO, _("the client closed the connection"));
             }
             goto out;

@@ -45,6 +45,11 @@ int transport_wait_fd(int fd, bool for_write, int timeout_ms,
     for (;;) {
         int r;
 
+        /* A signal that came since the last read or write would not
+         * interrupt the poll: look first (the window left is a few
+         * instructions, not the whole timeout). */
+        if (transport_interrupted)
+            return err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
         pfd.revents = 0;
         r = poll(&pfd, 1, wait);
         if (r > 0)
@@ -55,8 +60,6 @@ int transport_wait_fd(int fd, bool for_write, int timeout_ms,
         if (errno != EINTR)
             return err_set_errno(e, MP_EIO, errno, _("cannot wait for "
                                  "the network"));
-        if (transport_interrupted)
-            return err_set(e, MP_ESIGNAL, _("interrupted by a signal"));
         if (deadline) {
             long long left = deadline - now_ms();
             if (left <= 0)

@@ -105,7 +105,7 @@ static enum mp_err_kind ref_line(const char *s, size_t len, size_t pos,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct transport t = { &mem_ops, NULL, -1, -1, 0 };
+    struct transport t = { .ops = &mem_ops, .fd = -1, .out_fd = -1 };
     struct linereader r;
     struct mem m;
     struct mp_err e;

@@ -138,7 +138,7 @@ done
 for mode in $modes; do
     d=${dirs[$mode]:-}
     if [ -n "$d" ] && pid=$(cat "$d/run/master.pid" 2>/dev/null) &&
-        dovecot_stop "$d" && ! kill -0 "$pid" 2>/dev/null; then
+        dovecot_stop "$d" && ! pid_alive "$pid"; then
         pass "$mode: dovecot stopped by PID"
     else
         fail "$mode: dovecot stopped by PID"

@@ -192,6 +192,9 @@ service anvil {
     mode = 0
   }
 }
+# No process reports to the stats service: at shutdown, a login process
+# still waiting for its stats-writer handshake held the master up for 5 s.
+stats_writer_socket_path =
 service stats {
   unix_listener stats-reader {
     mode = 0600
@@ -230,11 +233,18 @@ dovecot_stop()
     [ -s "$dir/run/master.pid" ] || return 0
     pid=$(cat "$dir/run/master.pid")
     kill -TERM "$pid" 2>/dev/null || { rm -f "$dir/run/master.pid"; return 0; }
-    for ((i = 0; i < 200; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
+    # SIGTERM ends the instance cleanly within a second, except that a
+    # pop3-login process holding a connection that never logged in (the
+    # probe of wait_port) lingers for seconds: then the whole instance (the
+    # master leads its own process group) gets SIGKILL.  The master
+    # daemonized, so once gone it is a zombie until PID 1 reaps it, which
+    # can take seconds too: pid_alive counts that as gone.
+    for ((i = 0; i < 120; i++)); do
+        if ! pid_alive "$pid"; then
             rm -f "$dir/run/master.pid"
             return 0
         fi
+        [ "$i" -eq 20 ] && kill -KILL -- "-$pid" 2>/dev/null
         sleep 0.05
     done
     kill -KILL "$pid" 2>/dev/null

@@ -113,9 +113,8 @@ int keyring_lookup(const char *host, const char *user, char **password_r,
     api = secret_api();
     if (!api)
         return 0;
-    pw = api->lookup_sync(&mpop_schema, NULL, &err,
-                                     "host", host, "service", "pop3",
-                                     "user", user, NULL);
+    pw = api->lookup_sync(&mpop_schema, NULL, &err, "host", host,
+                          "service", "pop3", "user", user, NULL);
     r = result(api, pw, err, password_r);
     if (r != 0)
         return r;

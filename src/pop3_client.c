@@ -732,7 +732,6 @@ static int cmp_str(const void *a, const void *b)
 void pop3_uids_free(char ***uidsp, unsigned long n)
 {
     char **uids = *uidsp;
-
     struct strpool pool;
 
     if (!uids)

@@ -1,14 +1,21 @@
 #!/bin/bash
-# Translations: po/POTFILES.in names every source file with translatable
-# strings; the German and French catalogs are complete (no fuzzy or
-# untranslated entries, also against a template made from the current
-# sources) and pass msgfmt --check; src/mpop run under LANGUAGE=de and
-# LANGUAGE=fr prints its errors and help in that language.
+# Translations (issue 19): po/POTFILES.in names every source file with
+# translatable strings; po/LINGUAS names every po/*.po; every catalog
+# there has a correct header (its language, UTF-8, the plural rule of its
+# language), passes msgfmt --check (which also checks format strings) and
+# is complete: no fuzzy or untranslated entries, also once merged with a
+# template made from the current sources.
+#
+# Then src/mpop runs under each language's own locale (LC_ALL=ll_CC.UTF-8,
+# no LANGUAGE), generated with localedef into $T when the system lacks it,
+# and must print a translated configuration error, a translated --help
+# line and a translated --version line; its --help stays within 80
+# columns in every language.  Finally some fixed German and French texts
+# under LANGUAGE= (glibc honours LANGUAGE in any locale but C/POSIX, so
+# C.UTF-8 is enough there).
 #
 # The catalogs are compiled from po/*.po into $T and found through
-# MPOP_LOCALEDIR, so the test runs before "make install".  No de_DE or
-# fr_FR locale is needed: glibc honours LANGUAGE in any locale other than
-# C/POSIX, and C.UTF-8 is enough.
+# MPOP_LOCALEDIR, so the test runs before "make install".
 . "${TESTLIB:-$(dirname "$0")/../lib}/common.sh"
 
 : "${MPOP:=${top_builddir:-.}/src/mpop}"
@@ -17,10 +24,11 @@
 command -v msgfmt >/dev/null 2>&1 || bail_out "msgfmt (gettext) not found"
 
 PO="$top_srcdir/po"
-LANGS="de fr"
+LANGS=$(sed -e 's/#.*//' "$PO/LINGUAS" | tr -s ' \t' '\n\n' | grep -v '^$')
+NL=$(printf '%s\n' $LANGS | wc -l)
 
 export HOME="$T/home"
-unset XDG_CONFIG_HOME LANGUAGE
+unset XDG_CONFIG_HOME LANGUAGE LOCPATH
 export LC_ALL=C
 mkdir -p "$HOME"
 
@@ -52,7 +60,74 @@ stats()
     msgfmt --check --statistics -o /dev/null "$1" 2>&1
 }
 
-plan 28
+# has GOT TEXT MSG: pass when GOT contains TEXT (no pattern characters).
+has()
+{
+    if [[ $1 == *"$2"* ]]; then
+        tap_result 0 "$3"
+    else
+        tap_result 1 "$3" || true
+        diag "       got: '$1'"
+        diag "  expected: a text containing '$2'"
+    fi
+    return 0
+}
+
+# msgstr FILE.po MSGID: the translation of MSGID in FILE.po, or of the
+# message whose first line is MSGID.
+cat >"$T/pick" <<'EOF'
+#!/bin/bash
+[ "$MSGEXEC_MSGID" = "$1" ] || [ "${MSGEXEC_MSGID%%$'\n'*}" = "$1" ] || exit 0
+cat
+EOF
+chmod +x "$T/pick"
+msgstr()
+{
+    LC_ALL=$LOC msggrep --msgid -F -e "$2" "$1" |
+        LC_ALL=$LOC msgexec "$T/pick" "$2"
+}
+
+# plural_sig EXPR: the plural form EXPR picks for n = 0 1 2 5 11 21 22 101.
+plural_sig()
+{
+    local n sig=
+    # Only C arithmetic on n: bash would expand anything else.
+    [[ $1 =~ ^[n0-9\ ()%?:\<\>=!\&\|+*/-]+$ ]] || return 1
+    for n in 0 1 2 5 11 21 22 101; do
+        sig="$sig$(( $1 ))"
+    done
+    echo "$sig"
+}
+
+# want_plural LANG: the plural forms of LANG as plural_sig shows them
+# (gettext's and CLDR's rules: one/other, French one/other with 0 in one,
+# Romanian one/few/other, East Slavic and Serbian one/few/many).
+want_plural()
+{
+    case $1 in
+        de|en|eo|es|sv|ka|ta) echo 10111111 ;;
+        fr|pt_BR) echo 00111111 ;;
+        ro) echo 10111221 ;;
+        ru|uk|sr) echo 20122010 ;;
+        *) echo "(no rule for $1 in nls.sh)" ;;
+    esac
+}
+
+# locale_of LANG: the locale (without .UTF-8) whose messages are in LANG.
+locale_of()
+{
+    case $1 in
+        *_*|eo) echo "$1" ;;
+        uk) echo uk_UA ;;
+        sv) echo sv_SE ;;
+        ka) echo ka_GE ;;
+        ta) echo ta_IN ;;
+        sr) echo sr_RS ;;
+        *) echo "${1}_$(echo "$1" | tr '[:lower:]' '[:upper:]')" ;;
+    esac
+}
+
+plan $((3 + 1 + 4 * NL + 4 + 6 * NL + 14))
 
 # 1-2: POTFILES.in lists exactly the files that use _(), N_() or ngettext().
 want=$(cd "$top_srcdir" &&
@@ -78,21 +153,38 @@ else
     diag "$(cat "$T/xgettext.err" 2>/dev/null)"
 fi
 
-# 4-11 (4 per language): header, completeness, completeness against the
-# current template, and the compiled catalog.
+# 4: LINGUAS names exactly the catalogs in po/.
+have=$(cd "$PO" && for f in *.po; do echo "${f%.po}"; done | LC_ALL=C sort)
+is "$(printf '%s\n' $LANGS | LC_ALL=C sort)" "$have" \
+    "po/LINGUAS names every po/*.po and nothing else"
+
+# 4 per language: header, completeness, completeness against the current
+# template, and the compiled catalog.  CUR[l] is the catalog merged with
+# the current template (the catalog itself when there is no template).
+declare -A CUR
 for l in $LANGS; do
     f="$PO/$l.po"
-    hdr=$(sed -n '/^msgid ""$/,/^$/p' "$f")
-    want="*Project-Id-Version: mpop*Language: $l\\\\n*charset=UTF-8"
-    like "$hdr" "$want*Plural-Forms: nplurals=2;*" \
-        "$l.po: header names mpop, $l, UTF-8 and the plural forms"
+    CUR[$l]=$f
+    hdr=$(LC_ALL=$LOC msgexec -i "$f" "$T/pick" "" 2>&1)
+    pf=$(sed -n 's/^Plural-Forms: *nplurals=[0-9]*; *plural=\(.*\);.*/\1/p' \
+         <<<"$hdr")
+    sig=$(plural_sig "${pf:-x}" 2>/dev/null) || sig="(bad expression '$pf')"
+    if [[ $hdr == *"Project-Id-Version: mpop"*"Language: $l"$'\n'* &&
+          $hdr == *"charset=UTF-8"* ]]; then
+        is "$sig" "$(want_plural "$l")" \
+            "$l.po: header names mpop, $l, UTF-8 and $l's plural rule"
+    else
+        fail "$l.po: header names mpop, $l, UTF-8 and $l's plural rule"
+        diag "$hdr"
+    fi
     s=$(stats "$f")
     like "$s" "+([0-9]) translated messages." \
         "$l.po: msgfmt --check passes; no fuzzy or untranslated entries"
     if [ -n "$POT" ]; then
-        msgmerge --quiet --lang="$l" -o "$T/$l.merged.po" "$f" "$POT" \
+        CUR[$l]="$T/$l.merged.po"
+        msgmerge --quiet --lang="$l" -o "${CUR[$l]}" "$f" "$POT" \
             2>"$T/msgmerge.err"
-        s=$(stats "$T/$l.merged.po")
+        s=$(stats "${CUR[$l]}")
         like "$s" "+([0-9]) translated messages." \
             "$l.po translates every message of the current sources"
         [[ $s == +([0-9])\ translated\ messages. ]] ||
@@ -138,6 +230,82 @@ like "$ERR" "*unrecognized option '--bogus'*" "no LANGUAGE: English usage error"
 C_BOGUS=$CODE
 run "" --help
 like "$OUT" "*Configuration options:*" "no LANGUAGE: English help"
+w=$(LC_ALL=$LOC wc -L <"$T/out")
+[ "$w" -le 80 ] && [ "$w" -gt 0 ]
+tap_result $? "English --help is $w columns wide (at most 80)" || true
+
+# A configuration error: an unknown command on line 3.
+RC_BAD="$T/rc-bad"
+printf 'account one\nhost pop.example.org\nbogus x\n' >"$RC_BAD"
+chmod 600 "$RC_BAD"
+
+# 6 per language: mpop under the language's own locale, LANGUAGE unset.
+# The expected texts come from the catalog merged with the current
+# sources, and must differ from the English ones.
+mkdir -p "$T/locales"
+LOCDEF=
+for l in $LANGS; do
+    loc=$(locale_of "$l").UTF-8
+    lp=
+    if [ "$(LC_ALL=$loc locale charmap 2>"$T/locale.err")" != UTF-8 ] ||
+       [ -s "$T/locale.err" ]; then
+        # Not installed: generate it (the "locales" package has the
+        # sources) where only this test sees it.
+        lp="$T/locales"
+        localedef -i "${loc%.UTF-8}" -f UTF-8 "$lp/$loc" \
+            >"$T/localedef.err" 2>&1
+        LOCDEF="$LOCDEF $loc"
+    fi
+    if [ "$(LOCPATH=$lp LC_ALL=$loc locale charmap 2>&1)" = UTF-8 ]; then
+        pass "$l: locale $loc${lp:+ (generated)}"
+    else
+        fail "$l: locale $loc${lp:+ (generated)}"
+        diag "$(cat "$T/localedef.err" 2>/dev/null)"
+    fi
+    # lrun ARGS...: mpop under $loc; sets OUT, ERR and CODE.
+    lrun()
+    {
+        CODE=0
+        env -u LANGUAGE ${lp:+LOCPATH="$lp"} LC_ALL="$loc" LANG="$loc" \
+            MPOP_LOCALEDIR="$T/locale" \
+            "$MPOP" "$@" >"$T/out" 2>"$T/err" || CODE=$?
+        OUT=$(cat "$T/out")
+        ERR=$(cat "$T/err")
+    }
+    cur=${CUR[$l]}
+
+    tr=$(msgstr "$cur" "unknown command %s")
+    lrun -C "$RC_BAD" one
+    isnt "$tr" "unknown command %s" "$l: 'unknown command' is translated"
+    has "$ERR" "$RC_BAD:3: ${tr//%s/bogus}" \
+        "$l: configuration error under $loc"
+
+    tr=$(msgstr "$cur" "Configuration options:" | head -n 1)
+    lrun --help
+    if [ -n "$tr" ] && [ "$tr" != "Configuration options:" ]; then
+        has "$OUT" "$tr" "$l: --help under $loc"
+    else
+        fail "$l: --help under $loc: no translation of 'Configuration options:'"
+    fi
+    w=$(env ${lp:+LOCPATH="$lp"} LC_ALL="$loc" wc -L <"$T/out")
+    [ "$w" -le 80 ] && [ "$w" -gt 0 ]
+    tap_result $? "$l: --help is $w columns wide (at most 80)" || {
+        while IFS= read -r line; do
+            [ "$(printf '%s\n' "$line" |
+                 env ${lp:+LOCPATH="$lp"} LC_ALL="$loc" wc -L)" -le 80 ] ||
+                diag "too wide: $line"
+        done <"$T/out"
+    }
+
+    tr=$(msgstr "$cur" "NLS: enabled, LOCALEDIR is %s" | head -n 1)
+    lrun --version
+    if [ -n "$tr" ] && [ "$tr" != "NLS: enabled, LOCALEDIR is %s" ]; then
+        has "$OUT" "${tr%%%s*}" "$l: --version under $loc"
+    else
+        fail "$l: --version under $loc: no translation of the NLS line"
+    fi
+done
+[ -z "$LOCDEF" ] || diag "generated locales:$LOCDEF"
 
 # 15-21: German.
 run de -C "$RC" nosuch

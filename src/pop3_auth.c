@@ -9,6 +9,7 @@
 #include <gnutls/gnutls.h>
 
 #include "gettext.h"
+#include "log.h"
 #include "pop3_auth.h"
 #include "sasl.h"
 #ifdef HAVE_TLS
@@ -45,16 +46,42 @@ int pop3_apop_digest(const char *timestamp, const char *password,
     return 0;
 }
 
+/* Whether a refusal of method can only mean wrong credentials: the
+ * password travels as it is (USER, PLAIN, LOGIN) or as a plain digest of it
+ * (APOP).  A challenge-response mechanism can also fail because the server
+ * lacks what it needs for the user (SCRAM secrets, a clear-text password
+ * for CRAM-MD5) or, for -PLUS, because the two ends compute different
+ * channel bindings. */
+static bool password_only(const char *method)
+{
+    return strcmp(method, "USER") == 0 || strcmp(method, "APOP") == 0
+           || strcmp(method, "PLAIN") == 0 || strcmp(method, "LOGIN") == 0;
+}
+
 /* The error of a -ERR reply to an authentication command.  Whatever the
  * RFC 3206 code ([IN-USE], [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM], [AUTH]),
  * the kind is MP_EAUTH (EX_NOPERM), as the original mpop exits (checked
  * against 1.4.18, 2026-11-24), so scripts see the same code; the code's
- * meaning stays in the message. */
+ * meaning stays in the message.  [AUTH] blames the password only for a
+ * method that cannot fail otherwise: Cyrus pop3d 3.6 answers a SCRAM
+ * exchange it cannot finish "-ERR [AUTH] authenticating: bad protocol /
+ * cancel" (2026-12-07). */
 static int auth_refused(struct pop3_session *s, const struct pop3_status *st,
                         const char *method, struct mp_err *e)
 {
-    pop3_status_error(s, st, MP_EAUTH, e,
-                      _("authentication failed (method %s)"), method);
+    if (st->code == POP3_RC_AUTH && !password_only(method)) {
+        struct pop3_status st2 = *st;
+
+        st2.code = POP3_RC_NONE;
+        pop3_status_error(s, &st2, MP_EAUTH, e,
+                          _("authentication failed (method %s): the server "
+                            "refused the exchange; if the password is "
+                            "right, choose another method with the auth "
+                            "command"), method);
+    } else {
+        pop3_status_error(s, st, MP_EAUTH, e,
+                          _("authentication failed (method %s)"), method);
+    }
     e->kind = MP_EAUTH;
     return -1;
 }
@@ -418,24 +445,119 @@ static int run(struct pop3_session *s, const struct pop3_auth_params *p,
     return auth_sasl(s, p, method, e);
 }
 
-static int choose(struct pop3_session *s, const struct pop3_auth_params *p,
+/* The password for a chain of attempts: the caller's callback runs once
+ * (it may prompt), later attempts get a copy. */
+struct pw_cache {
+    const struct pop3_auth_params *orig;
+    char *pw;
+};
+
+static int cached_password(void *ctx, char **pw_r, struct mp_err *e)
+{
+    struct pw_cache *c = ctx;
+
+    if (!c->pw && c->orig->get_password(c->orig->password_ctx, &c->pw, e)
+                  != 0)
+        return -1;
+    *pw_r = c->pw ? xstrdup(c->pw) : NULL;
+    return 0;
+}
+
+/* Whether the server answered the last command -ERR and the session is
+ * still in the AUTHORIZATION state: RFC 5034 §4 lets the client try again.
+ * Nothing else allows another method: a broken exchange, and above all a
+ * SCRAM server that failed to prove its identity (MP_EPROTO), may be an
+ * impostor, which must get no further attempt with a weaker mechanism. */
+static bool refused_by_server(struct pop3_session *s, const struct mp_err *e)
+{
+    return e->kind == MP_EAUTH && strncmp(e->server, "-ERR", 4) == 0
+           && pop3_state(s) == POP3_STATE_AUTHORIZATION;
+}
+
+/* One automatic attempt; *next_r says whether another may follow. */
+static int attempt(struct pop3_session *s, const struct pop3_auth_params *p,
+                   const char *m, bool *next_r, struct mp_err *e)
+{
+    char q[MP_ERR_SERVER_MAX * 4];
+
+    *next_r = false;
+    log_debug(_("auth: trying method %s\n"), m);
+    if (run(s, p, m, e) == 0)
+        return 0;
+    if (!refused_by_server(s, e))
+        return -1;
+    /* After a refused PLAIN, USER, LOGIN or APOP the password is wrong:
+     * more attempts would only count as more failed logins. */
+    if (password_only(m))
+        return -1;
+    *next_r = true;
+    log_debug(_("auth: the server refused method %s (%s); trying the "
+                "next one\n"), m,
+              log_quote(q, sizeof q, e->server, strlen(e->server)));
+    return -1;
+}
+
+/* The automatic choice, with a fallback in the same session: when the
+ * server refuses a mechanism that can fail for other reasons than the
+ * password, the next candidate runs.  A refused X-PLUS is followed by X
+ * (the channel binding is the likely culprit: Cyrus pop3d 3.6 under TLS
+ * 1.3, see below) and no other -PLUS mechanism. */
+static int choose(struct pop3_session *s, const struct pop3_auth_params *p0,
                   struct mp_err *e)
 {
-    for (size_t i = 0; auto_order[i]; i++) {
-        const char *m = auto_order[i];
+    struct pop3_auth_params pp = *p0;
+    const struct pop3_auth_params *p = &pp;
+    struct pw_cache cache = { p0, NULL };
+    bool tried = false, plus_failed = false, next = true;
+    bool done[sizeof auto_order / sizeof auto_order[0]] = { false };
+    int r = -1;
 
-        if (!p->tls && strncmp(m, "SCRAM-", 6) != 0)
+    pp.get_password = cached_password;
+    pp.password_ctx = &cache;
+    for (size_t i = 0; auto_order[i] && next; i++) {
+        const char *m = auto_order[i];
+        size_t ml = strlen(m);
+
+        if (done[i] || (!p->tls && strncmp(m, "SCRAM-", 6) != 0)
+            || (plus_failed && ml > 5 && strcmp(m + ml - 5, "-PLUS") == 0)
+            || !can_run(s, p, m))
             continue;
-        if (can_run(s, p, m))
-            return run(s, p, m, e);
+        tried = true;
+        done[i] = true;
+        if (attempt(s, p, m, &next, e) == 0) {
+            r = 0;
+            goto out;
+        }
+        if (next && ml > 5 && strcmp(m + ml - 5, "-PLUS") == 0) {
+            plus_failed = true;
+            /* The same mechanism without channel binding, now. */
+            for (size_t j = i + 1; auto_order[j]; j++)
+                if (strlen(auto_order[j]) == ml - 5
+                    && strncmp(auto_order[j], m, ml - 5) == 0) {
+                    if (can_run(s, p, auto_order[j])) {
+                        done[j] = true;
+                        if (attempt(s, p, auto_order[j], &next, e) == 0) {
+                            r = 0;
+                            goto out;
+                        }
+                    }
+                    break;
+                }
+        }
     }
-    if (p->tls)
-        return auth_user(s, p, e);
+    if (tried)
+        goto out;
+    if (p->tls) {
+        r = auth_user(s, p, e);
+        goto out;
+    }
     /* The original exits EX_UNAVAILABLE here, not EX_NOPERM (1.4.18,
      * 2026-11-24), so this is MP_EUNAVAIL; nothing was sent. */
-    return err_set(e, MP_EUNAVAIL, _("cannot use a secure authentication "
-                   "method; use TLS or choose a method with the auth "
-                   "command"));
+    err_set(e, MP_EUNAVAIL, _("cannot use a secure authentication "
+            "method; use TLS or choose a method with the auth command"));
+out:
+    xfree_secret(&cache.pw);
+    return r;
 }
 
 int pop3_auth(struct pop3_session *s, const struct pop3_auth_params *p,

@@ -41,8 +41,12 @@ struct pop3_auth_params {
  * CAPA's SASL line and supported by this build), APOP (the greeting has a
  * valid timestamp), USER (listed in CAPA, or no CAPA), CRAM-MD5,
  * DIGEST-MD5, LOGIN, NTLM, and at last USER anyway, as the original does.
- * Without TLS only SCRAM-SHA-256 or SCRAM-SHA-1.  A named method runs even
- * without TLS.  Errors (-1, e filled):
+ * Without TLS only SCRAM-SHA-256 or SCRAM-SHA-1.  When the server answers
+ * -ERR to a chosen mechanism other than USER, APOP, PLAIN and LOGIN, the
+ * next candidate runs in the same session (after X-PLUS first X, and no
+ * other -PLUS); the password callback still runs at most once, and the
+ * error is the last attempt's.  A named method runs even without TLS and
+ * is never replaced.  Errors (-1, e filled):
  *   MP_EUNAVAIL   without TLS, the server offers no SCRAM mechanism (the
  *                 original's EX_UNAVAILABLE; nothing was sent); a named
  *                 method that is unknown, not in this build, or not

@@ -231,6 +231,22 @@ static int print_err(const struct mp_err *e)
     return err_exitcode(e->kind);
 }
 
+/* The exit status of mpop 1.4.18 in retrieval and server information
+ * mode, where scripts look at it: it knows no EX_CANTCREAT and no
+ * EX_NOINPUT for the configuration file, and a failed filter command, like
+ * every local file error, is EX_IOERR there.  (--mda and mpopd keep the
+ * finer codes of err_exitcode().) */
+static int compat_exitcode(enum mp_err_kind kind)
+{
+    switch (kind) {
+    case MP_ECANTCREAT:
+    case MP_EFILTER:
+        return EX_IOERR;
+    default:
+        return err_exitcode(kind);
+    }
+}
+
 /* ---- retrieval mode: the original's output ---------------------------- */
 
 struct progress {
@@ -274,10 +290,15 @@ static void ev_status(void *ctx, const struct retrieve_status *st)
     printf(_("%s at %s:\n"),
            log_quote(q1, sizeof q1, st->user, strlen(st->user)),
            log_quote(q2, sizeof q2, st->host, strlen(st->host)));
-    printf(_("new: "));
-    print_count(st->nnew, st->newsize);
-    printf(_(", total: "));
-    print_count(st->nmsgs, st->total);
+    /* An empty mailbox is one line, as in mpop 1.4.18. */
+    if (st->nmsgs == 0) {
+        print_count(0, 0);
+    } else {
+        printf(_("new: "));
+        print_count(st->nnew, st->newsize);
+        printf(_(", total: "));
+        print_count(st->nmsgs, st->total);
+    }
     printf("\n");
     fflush(stdout);
 }
@@ -338,10 +359,9 @@ static void ev_mail_progress(void *ctx, long long done, long long size)
 
     if (!p->show || p->pct < 0 || size <= 0)
         return;
+    /* retrieve.c reports done == size only once the mail is complete. */
     pct = done >= size ? 100 : (int)(done * 100 / size);
-    /* 100 only once the mail is complete (our count has LF line ends,
-     * the server's size CRLF). */
-    progress_to(p, pct > 99 ? 99 : pct);
+    progress_to(p, pct);
 }
 
 static void ev_mail_end(void *ctx, bool ok)
@@ -423,7 +443,7 @@ static int run_retrieve(const struct cli *c, const struct account *a)
                   a->id, a->conffile);
     else
         log_error(_("error during mail retrieval"));
-    return err_exitcode(e.kind);
+    return compat_exitcode(e.kind);
 }
 
 /* Like the original, --serverinfo prints no "error during" line and no
@@ -455,7 +475,7 @@ static int run_serverinfo(const struct cli *c, const struct account *a)
     if (e.server[0])
         log_error(_("POP3 server message: %s"),
                   log_quote(q, sizeof q, e.server, strlen(e.server)));
-    return err_exitcode(e.kind);
+    return compat_exitcode(e.kind);
 }
 
 /* --configure: SRV records (RFC 6186, 8314), see configure.h. */
@@ -651,6 +671,10 @@ static int select_accounts(const struct cli *c, struct account_list *sel)
     path = c->conffile ? xstrdup(c->conffile) : conf_default_path();
     if (conf_load_file(path, &all, &e) < 0) {
         rc = print_err(&e);
+        /* A missing file: EX_IOERR, as in mpop 1.4.18 (--mda keeps
+         * EX_NOINPUT). */
+        if (e.kind == MP_ENOINPUT && c->mode != CLI_MODE_MDA)
+            rc = EX_IOERR;
         goto out;
     }
     if (c->all_accounts) {

@@ -174,6 +174,8 @@ struct retr {
     char last_tok[DELIVER_TOKEN_SZ];    /* the mail's last token recorded */
     struct buf hdr;
     bool opened;
+    bool shown;             /* mail_begin was reported */
+    long long size;         /* the size sink_begin was given */
     long long done;
 };
 
@@ -336,6 +338,20 @@ static int announce(void *arg, const char *token, struct mp_err *e)
     return journal_record(r, &r->m[r->cur - 1], token, e);
 }
 
+/* The "retrieving" line of the mail being received, once its delivery is
+ * open: as in mpop 1.4.18, a mail the filter skips or deletes shows only
+ * its decision line, and a delivery that cannot be opened only its error. */
+static void show_begin(struct retr *r)
+{
+    if (r->shown)
+        return;
+    r->shown = true;
+    if (r->ev->mail_begin)
+        r->ev->mail_begin(r->ev->ctx, r->cur, r->n, r->size);
+    if (r->done > 0 && r->ev->mail_progress)
+        r->ev->mail_progress(r->ev->ctx, r->done, r->size);
+}
+
 /* The header block is complete (or as complete as it gets): run the local
  * filter if any, then open the delivery and write the buffered bytes. */
 static int proceed(struct retr *r, struct mp_err *e)
@@ -392,6 +408,7 @@ static int proceed(struct retr *r, struct mp_err *e)
     if (rc < 0)
         return -1;
     r->opened = true;
+    show_begin(r);
     failpoint();
     /* A DELIVER_ANNOUNCES backend records its token itself (announce()),
      * before its first byte reaches the destination. */
@@ -415,10 +432,10 @@ static int sink_begin(void *ctx, unsigned long msn, long long size,
     r->cur = msn;
     r->opened = false;
     r->done = 0;
+    r->shown = false;
+    r->size = size;
     buf_reset(&r->hdr);
     m->discard = false;
-    if (r->ev->mail_begin)
-        r->ev->mail_begin(r->ev->ctx, msn, r->n, size);
     if (!r->needs_from && !m->filter_local)
         return proceed(r, e);
     return 0;
@@ -430,8 +447,11 @@ static int sink_data(void *ctx, const char *p, size_t n, struct mp_err *e)
     struct mail *m = &r->m[r->cur - 1];
 
     r->done += (long long)n;
-    if (r->ev->mail_progress)
-        r->ev->mail_progress(r->ev->ctx, r->done, m->size);
+    /* 100% only once the mail is complete (our count has LF line ends,
+     * the server's size CRLF). */
+    if (r->shown && r->ev->mail_progress)
+        r->ev->mail_progress(r->ev->ctx, r->size > 0 && r->done >= r->size
+                             ? r->size - 1 : r->done, r->size);
     if (m->discard)
         return 0;
     if (!r->opened) {
@@ -467,6 +487,11 @@ static int sink_end(void *ctx, struct mp_err *e)
     if (!m->discard) {
         bool tok;
 
+        /* Received whole: 100%, even if the delivery fails now. */
+        if (r->ev->mail_progress)
+            r->ev->mail_progress(r->ev->ctx, r->size > 0 ? r->size : 1,
+                                 r->size > 0 ? r->size : 1);
+
         if (deliver_finish(r->d, DELIVER_COMMIT_DEFER, e) < 0)
             return -1;
         failpoint();
@@ -489,8 +514,9 @@ static int sink_end(void *ctx, struct mp_err *e)
             failpoint();
         }
     }
-    if (r->ev->mail_end)
+    if (r->shown && r->ev->mail_end)
         r->ev->mail_end(r->ev->ctx, true);
+    r->shown = false;
     return 0;
 }
 
@@ -500,8 +526,9 @@ static void sink_abort(void *ctx)
 
     deliver_abort(r->d);
     r->opened = false;
-    if (r->ev->mail_end)
+    if (r->shown && r->ev->mail_end)
         r->ev->mail_end(r->ev->ctx, false);
+    r->shown = false;
 }
 
 /* ---- the TOP sink: keep the header block ------------------------------ */

@@ -72,9 +72,11 @@ int linereader_getline(struct linereader *r, const char **line_r,
                        size_t *len_r, struct mp_err *e)
 {
     size_t scanned = r->start;
-    /* The transport's timeout bounds each read; a line as a whole must
-     * arrive within it too, else a server that trickles a byte a second
-     * holds the client forever (every single read is in time). */
+    /* The transport's timeout bounds each wait for the next bytes, so a
+     * slow server whose bytes keep coming is served, as by mpop 1.4.18.
+     * A line as a whole must arrive within LINEREADER_LINE_TIMEOUTS
+     * timeouts, else a server that trickles a byte a second would hold
+     * the client forever (every single read is in time). */
     int timeout_ms = r->t->timeout_ms;
     long long deadline = 0;     /* set before the first read: a line that
                                  * is buffered already costs no clock */
@@ -110,17 +112,21 @@ int linereader_getline(struct linereader *r, const char **line_r,
         size_t old_start = r->start;
         size_t old_end = r->end;
         if (timeout_ms > 0 && !deadline)
-            deadline = now_ms() + timeout_ms;
+            deadline = now_ms()
+                       + (long long)timeout_ms * LINEREADER_LINE_TIMEOUTS;
         if (deadline) {
             long long left = deadline - now_ms();
             if (left <= 0) {
-                int sec = (timeout_ms + 999) / 1000;
-                return err_set(e, MP_ETEMP, ngettext("network read timed "
-                               "out after %d second", "network read timed "
-                               "out after %d seconds", (unsigned long)sec),
-                               sec);
+                long long sec = ((long long)timeout_ms
+                                 * LINEREADER_LINE_TIMEOUTS + 999) / 1000;
+                return err_set(e, MP_ETEMP, ngettext("the server sends a "
+                               "line too slowly: incomplete after %lld "
+                               "second", "the server sends a line too "
+                               "slowly: incomplete after %lld seconds",
+                               (unsigned long)sec), sec);
             }
-            r->t->timeout_ms = (int)left;
+            if (left < timeout_ms)
+                r->t->timeout_ms = (int)left;
         }
         ssize_t n = fill(r, e);
         r->t->timeout_ms = timeout_ms;

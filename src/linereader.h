@@ -28,10 +28,16 @@ struct linereader {
 void linereader_init(struct linereader *r, struct transport *t, size_t max_line);
 void linereader_clear(struct linereader *r);
 
+/* A line must be complete within this many of the transport's timeouts;
+ * each wait for more of it is bounded by one timeout. */
+#define LINEREADER_LINE_TIMEOUTS 3
+
 /* Reads one line ending in CRLF or a bare LF.  On success *line_r points to
  * the line without its line end (valid until the next call on r), *len_r is
  * its length, and 0 is returned.  Errors (-1, e filled):
  *   end of stream (even mid-line): MP_EIO "the server closed the connection"
+ *   no more bytes within the timeout, or the line incomplete after
+ *   LINEREADER_LINE_TIMEOUTS timeouts: MP_ETEMP
  *   a line longer than max_line: MP_EPROTO
  *   a NUL byte in the line: MP_EPROTO
  *   transport errors as the transport reports them (MP_EIO, MP_ETEMP). */

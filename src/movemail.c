@@ -10,6 +10,7 @@
 #include "account.h"
 #include "buf.h"
 #include "cli.h"
+#include "conf.h"
 #include "deliver.h"
 #include "envelope.h"
 #include "gettext.h"
@@ -45,11 +46,14 @@ bool movemail_invoked(int argc, char **argv)
 int movemail_parse_args(struct movemail_opts *o, int argc, char **argv,
                         struct mp_err *e)
 {
-    enum { MM_HELP = 256, MM_VERSION, MM_TLS, MM_MOVEMAIL };
+    enum { MM_HELP = 256, MM_VERSION, MM_TLS, MM_MOVEMAIL, MM_EMACS,
+           MM_FILE };
     static const struct option lo[] = {
         { "preserve", no_argument, NULL, 'p' },
         { "reverse", no_argument, NULL, 'r' },
         { "tls", no_argument, NULL, MM_TLS },
+        { "emacs", no_argument, NULL, MM_EMACS },
+        { "file", required_argument, NULL, MM_FILE },
         { "movemail", no_argument, NULL, MM_MOVEMAIL },
         { "help", no_argument, NULL, MM_HELP },
         { "version", no_argument, NULL, MM_VERSION },
@@ -73,6 +77,12 @@ int movemail_parse_args(struct movemail_opts *o, int argc, char **argv,
             break;
         case MM_MOVEMAIL:
             break;
+        case MM_EMACS:
+            o->emacs = true;
+            break;
+        case MM_FILE:
+            o->conffile = optarg;
+            break;
         case MM_HELP:
             o->help = true;
             break;
@@ -80,6 +90,10 @@ int movemail_parse_args(struct movemail_opts *o, int argc, char **argv,
             o->version = true;
             break;
         default:
+            if (optopt == MM_FILE)
+                return err_set(e, MP_EUSAGE,
+                               _("option '%s' requires an argument"),
+                               argv[optind - 1]);
             if (optopt > 0 && optopt < 256)
                 return err_set(e, MP_EUSAGE, _("invalid option '-%c'"),
                                optopt);
@@ -392,26 +406,85 @@ static int mm_reply(void *ctx, const struct pop3_job *job,
                              job->msn);
 }
 
-static struct account *make_account(const struct movemail_source *s,
-                                    const struct movemail_opts *o)
+/* The user's own account for this host and user, or NULL: the first in
+ * the configuration file whose host (without regard to case) and user
+ * are those of the source.  A missing file is no error; a broken one is. */
+static int config_account(const struct movemail_source *s,
+                          const struct movemail_opts *o,
+                          struct account **out, struct mp_err *e)
 {
-    struct account *a = account_new("movemail");
+    struct account_list all = { NULL, 0 };
+    char *path = o->conffile ? xstrdup(o->conffile) : conf_default_path();
+    size_t i;
+    int rc = 0;
 
+    *out = NULL;
+    if (conf_load_file(path, &all, e) < 0) {
+        if (e->kind == MP_ENOINPUT && !o->conffile)
+            err_init(e);
+        else
+            rc = -1;
+        free(path);
+        return rc;
+    }
+    for (i = 0; i < all.n; i++) {
+        const struct account *c = all.v[i];
+
+        if (c->host && c->user && strcasecmp(c->host, s->host) == 0
+            && strcmp(c->user, s->user) == 0) {
+            *out = account_copy(c, NULL);
+            break;
+        }
+    }
+    account_list_clear(&all);
+    free(path);
+    return 0;
+}
+
+/* The account to fetch with: the source's host, user and TLS mode over
+ * the matching configuration account (see config_account) or over the
+ * defaults.  pops:// always means implicit TLS; pop:// and po: keep a
+ * configured account's TLS settings (its user asked for them; pop:// is
+ * all Rmail's older form can say) and mean plain POP3 otherwise. */
+static int make_account(const struct movemail_source *s,
+                        const struct movemail_opts *o, struct account **out,
+                        struct mp_err *e)
+{
+    struct account *a;
+    bool configured;
+
+    if (config_account(s, o, &a, e) < 0)
+        return -1;
+    configured = a != NULL;
+    if (!a)
+        a = account_new("movemail");
+    free(a->host);
     a->host = xstrdup(s->host);
-    a->port = s->port;
+    if (s->port)
+        a->port = s->port;
+    else if (configured && s->tls && !s->starttls
+             && !(a->tls && !a->tls_starttls))
+        a->port = 0;    /* the account's port is not its pops:// port */
+    free(a->user);
     a->user = xstrdup(s->user);
-    if (s->pass)
-        a->password = xstrdup(s->pass);
-    else if (o->password)
-        a->password = xstrdup(o->password);
-    if (s->auth)
+    if (s->pass || o->password) {
+        xfree_secret(&a->password);
+        a->password = xstrdup(s->pass ? s->pass : o->password);
+    }
+    if (s->auth) {
+        free(a->auth);
         a->auth = xstrdup(s->auth);
-    a->tls = s->tls;
-    a->tls_starttls = s->starttls;
+    }
+    if (!configured || (s->tls && !s->starttls) || o->tls) {
+        a->tls = s->tls;
+        a->tls_starttls = s->starttls;
+    }
     a->received_header = false;
     a->delivery = DELIVERY_MBOX;
+    free(a->delivery_args);
     a->delivery_args = xstrdup(o->dest);
-    return a;
+    *out = a;
+    return 0;
 }
 
 int movemail_run(const struct movemail_opts *o, struct mp_err *e)
@@ -433,7 +506,8 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
     if (movemail_parse_source(o->source, getenv("MAILHOST"), o->tls, &s,
                               e) < 0)
         goto out;
-    a = make_account(&s, o);
+    if (make_account(&s, o, &a, e) < 0)
+        goto out;
     if (deliver_new(&deliver_mbox_ops, o->dest, &m.d, e) < 0)
         goto out;
     if (session_open(&m.ses, a, SESSION_AUTH, e) < 0)

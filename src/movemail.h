@@ -11,7 +11,10 @@
  * backend), and deleted from the server only once all of them are on
  * stable storage, unless --preserve.  The password: from the URL, the
  * PASSWORD argument, then the password sources of secret.h (key ring,
- * netrc, prompt). */
+ * netrc, prompt).  An account of the user's configuration file with the
+ * same host and user lends its settings (TLS trust, fingerprint, auth
+ * method, password sources), since the po: form Rmail uses can name
+ * none of them. */
 #ifndef MPOP_MOVEMAIL_H
 #define MPOP_MOVEMAIL_H
 
@@ -24,6 +27,10 @@ struct movemail_opts {
     bool preserve;          /* -p, --preserve */
     bool reverse;           /* -r, --reverse */
     bool tls;               /* --tls: STARTTLS for pop:// and po: */
+    bool emacs;             /* --emacs (Rmail, when it takes us for the
+                               GNU Mailutils movemail): an authentication
+                               failure says MU_ERR_AUTH_FAILURE first */
+    const char *conffile;   /* --file=FILE; NULL: the default file */
     const char *source;     /* pointers into argv */
     const char *dest;
     const char *password;   /* NULL when not given */
@@ -57,6 +64,13 @@ int movemail_parse_args(struct movemail_opts *o, int argc, char **argv,
 int movemail_parse_source(const char *src, const char *mailhost, bool tls,
                           struct movemail_source *s, struct mp_err *e);
 void movemail_source_clear(struct movemail_source *s);
+
+/* The first line of `--version` in movemail mode.  Emacs Rmail reads it
+ * to tell which movemail it calls: only one that starts with "movemail
+ * (GNU Mailutils" is given pop:// and pops:// URLs unchanged; any other
+ * gets the old po:USER:HOST form, and pops:// is refused. */
+#define MOVEMAIL_VERSION_LINE "movemail (GNU Mailutils-compatible " \
+    "interface of " PACKAGE_NAME ") " VERSION
 
 /* Does the whole job.  Returns 0, or -1 with e filled: usage errors,
  * session errors (session.h), delivery errors (deliver.h), MP_EUNAVAIL

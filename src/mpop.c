@@ -634,19 +634,30 @@ static int run_movemail(int argc, char **argv)
         return usage_error(&e);
     if (o.help) {
         printf(_("Usage: %s --movemail [-p|--preserve] [-r|--reverse] "
-                 "[--tls] source destfile [password]\n"
+                 "[--tls] [--file=FILE] [--emacs] source destfile "
+                 "[password]\n"
                  "  source: pop://user[:pass]@host[:port], "
                  "pops://... (TLS), po:user[:host[:port]]\n"), PACKAGE);
         return EX_OK;
     }
     if (o.version) {
+        /* Before anything else, the line Emacs Rmail looks for. */
+        printf("%s\n", MOVEMAIL_VERSION_LINE);
         print_version(NULL);
         return EX_OK;
     }
+    /* Rmail drops a leading "movemail: " from what it shows. */
+    if (o.emacs)
+        log_set_progname("movemail");
     catch_signals();
     if (movemail_run(&o, &e) == 0)
         return EX_OK;
-    log_error("%s", e.msg);
+    /* Rmail forgets the password it passed when the message matches
+     * MU_ERR_AUTH_FAILURE (and strips that code before showing it). */
+    if (o.emacs && e.kind == MP_EAUTH)
+        log_error("MU_ERR_AUTH_FAILURE: %s", e.msg);
+    else
+        log_error("%s", e.msg);
     if (e.server[0])
         log_error(_("POP3 server message: %s"),
                   log_quote(q, sizeof q, e.server, strlen(e.server)));

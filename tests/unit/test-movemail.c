@@ -115,6 +115,10 @@ static void test_args(void)
     char *a4[] = { "mpop-movemail", "-x", "pop://j@h", "box", NULL };
     char *a5[] = { "mpop", "--", "--movemail", NULL };
     char *a6[] = { "/usr/bin/mpop-movemail", NULL };
+    /* What Emacs Rmail passes to a Mailutils-style movemail. */
+    char *a7[] = { "mpop-movemail", "-p", "--emacs", "--file=/x/rc",
+                   "pops://j@h", "/tmp/.newmail-RMAIL", "pw", NULL };
+    char *a8[] = { "mpop-movemail", "--file", NULL };
 
     err_init(&e);
     is_int(movemail_parse_args(&o, 8, a1, &e), 0, "args: all flags");
@@ -131,6 +135,15 @@ static void test_args(void)
        "invoked: --movemail and the mpop-movemail name");
     ok(!movemail_invoked(3, a5), "invoked: not after --");
     ok(movemail_invoked(1, a6), "invoked: a path to mpop-movemail");
+    is_int(movemail_parse_args(&o, 7, a7, &e), 0, "args: as Rmail passes them");
+    ok(o.preserve && o.emacs && strcmp(o.conffile, "/x/rc") == 0
+       && strcmp(o.source, "pops://j@h") == 0
+       && strcmp(o.password, "pw") == 0, "args: --emacs and --file parsed");
+    ok(!o.reverse && !o.tls, "args: nothing else set");
+    is_int(movemail_parse_args(&o, 2, a8, &e), -1,
+           "args: --file without its argument");
+    ok(e.kind == MP_EUSAGE && strstr(e.msg, "--file") != NULL,
+       "args: the message names --file");
 }
 
 int main(void)

@@ -50,4 +50,52 @@ static inline unsigned fuzz_touch(const char *p, size_t n)
     return sum;
 }
 
+/* Whether s[0..n) is safe on a UTF-8 terminal: no C0 control (but LF and
+ * TAB when keep_lf_tab), no DEL, and every byte >= 0x80 part of a valid
+ * UTF-8 sequence (RFC 3629) of a character that is not a C1 control.
+ * Written independently of log.c's decoder, to check it; the unit test
+ * tests/unit/test-log.c uses it too. */
+static inline int fuzz_terminal_safe(const char *s, size_t n, int keep_lf_tab)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned long cp, min;
+        size_t need, k;
+
+        if (p[i] < 0x80) {
+            if ((p[i] == '\n' || p[i] == '\t') && keep_lf_tab) {
+                i++;
+                continue;
+            }
+            if (p[i] < 0x20 || p[i] == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if ((p[i] & 0xe0) == 0xc0) {
+            need = 1, cp = p[i] & 0x1fu, min = 0x80;
+        } else if ((p[i] & 0xf0) == 0xe0) {
+            need = 2, cp = p[i] & 0x0fu, min = 0x800;
+        } else if ((p[i] & 0xf8) == 0xf0) {
+            need = 3, cp = p[i] & 0x07u, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= need)
+            return 0;
+        for (k = 1; k <= need; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)
+            || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
 #endif

@@ -16,13 +16,12 @@ extern enum log_level log_level;
 /* Where normal and debug output goes (stdout unless changed). */
 extern FILE *log_out;
 
-/* Printed unless quiet. */
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Printed only with --debug. */
+/* Printed only with --debug.  log_debug() and log_error() pass the whole
+ * text through the quoting below (LOG_QUOTE_MESSAGE), so an argument with
+ * a server's bytes in it cannot reach the terminal raw. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed always, to stderr, prefixed with "mpop: " (the program name). */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_progname(const char *name);
 
 /* --debug trace of one protocol line.  dir is "<-- " (received) or "--> "
@@ -30,9 +29,37 @@ void log_set_progname(const char *name);
  * secret must be passed with secret=1: it prints "PASS xxxx". */
 void log_conv(const char *dir, const char *line, size_t len, int secret);
 
-/* Writes a terminal-safe copy of p[0..len) into out (size outsz, always
- * NUL-terminated): printable ASCII and UTF-8 stay, other bytes become \xHH,
- * CR LF TAB become \r \n \t.  Returns out. */
+/* Terminal-safe quoting: the one function for every byte that comes from a
+ * server, a certificate or a file name and reaches a terminal or a log.
+ *
+ * Valid UTF-8 that is not a control character stays as it is.  C0 control
+ * characters, DEL, C1 control characters (a raw byte 0x80-0x9f as much as
+ * U+0080-U+009F written as C2 80 - C2 9F) and every byte of an invalid,
+ * overlong, surrogate, out-of-range or cut-off UTF-8 sequence become \xHH;
+ * CR, LF and TAB become \r, \n and \t, a backslash becomes \\, so the
+ * output reads back unambiguously and no escape sequence reaches a terminal.
+ *
+ * Writes the quoted copy of p[0..len) into out (size outsz, always
+ * NUL-terminated unless outsz is 0); when it does not fit, it ends in "..."
+ * and never in half an escape or half a character.  Returns out. */
 char *log_quote(char *out, size_t outsz, const char *p, size_t len);
+
+enum log_quote_flag {
+    /* '"' becomes \" too (runlog.c's quoted key=value values). */
+    LOG_QUOTE_DQUOTE = 1u << 0,
+    /* Our own message text (a translated format with its arguments filled
+     * in): LF and backslash stay as they are, so only what is dangerous
+     * changes.  log_error() and log_debug() pass their text through this. */
+    LOG_QUOTE_MESSAGE = 1u << 1,
+    /* The terminal is not UTF-8 (an 8-bit locale such as ISO-8859-1):
+     * bytes 0xa0-0xff stay as they are, 0x80-0x9f are still escaped. */
+    LOG_QUOTE_8BIT = 1u << 2
+};
+
+/* The same quoting with flags, appended to b (as much as its cap allows,
+ * never half an escape or half a character).  Returns 0, or -1 when the
+ * cap cut it short. */
+struct buf;
+int log_quote_buf(struct buf *b, const char *p, size_t len, unsigned flags);
 
 #endif

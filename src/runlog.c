@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gettext.h"
+#include "log.h"
 #include "runlog.h"
 #include "xalloc.h"
 
@@ -54,30 +55,24 @@ void runlog_close(struct runlog *l)
     l->dest = RUNLOG_NONE;
 }
 
-/* key=value; the value quoted when it is empty or has blanks, quotes or
- * backslashes; control characters become \xHH.  (log.h's log_quote()
- * cannot be used here: its LOG_DEBUG clashes with <syslog.h>.) */
+/* key=value; the value in double quotes when it is empty, has a blank or
+ * needs an escape (log_quote_buf() with '"' escaped too). */
 static void kv(struct buf *b, const char *key, const char *val)
 {
-    const unsigned char *p;
-    bool quote = !*val;
+    size_t len = strlen(val);
+    struct buf q;
+    bool quote;
 
-    for (p = (const unsigned char *)val; *p; p++)
-        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 0x7f)
-            quote = true;
+    buf_init(&q, len * 4 + 1);
+    log_quote_buf(&q, val, len, LOG_QUOTE_DQUOTE);
+    quote = !len || q.len != len || strchr(val, ' ');
     if (b->len)
         buf_append_str(b, " ");
     buf_printf(b, "%s=%s", key, quote ? "\"" : "");
-    for (p = (const unsigned char *)val; *p; p++) {
-        if (*p < ' ' || *p == 0x7f)
-            buf_printf(b, "\\x%02x", *p);
-        else if (*p == '"' || *p == '\\')
-            buf_printf(b, "\\%c", *p);
-        else
-            buf_append(b, p, 1);
-    }
+    buf_append(b, q.data, q.len);
     if (quote)
         buf_append_str(b, "\"");
+    buf_clear(&q);
 }
 
 static void emit(struct runlog *l, struct buf *line)

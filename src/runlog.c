@@ -166,25 +166,24 @@ void runlog_mail(struct runlog_account *ra,
     struct mail_rec rec;
     size_t ulen = ml->uid ? strlen(ml->uid) : 0;
 
+    /* The totals count what the records say, so that they agree:
+     * deleted = records with deleted=yes (whatever the action), skipped =
+     * mails neither delivered nor deleted (left on the server), killed
+     * and filtered = records with that action (each also counted as
+     * deleted or skipped). */
     ra->mails++;
-    switch (ml->outcome) {
-    case RETRIEVE_DELIVERED:
+    if (delivered) {
         ra->delivered++;
         ra->bytes += ml->size > 0 ? (unsigned long long)ml->size : 0;
-        break;
-    case RETRIEVE_DELETED:
-        ra->deleted++;
-        break;
-    case RETRIEVE_KILLED:
-        ra->killed++;
-        break;
-    case RETRIEVE_FILTERED:
-        ra->filtered++;
-        break;
-    default:
-        ra->skipped++;
-        break;
     }
+    if (ml->deleted)
+        ra->deleted++;
+    else if (!delivered)
+        ra->skipped++;
+    if (ml->outcome == RETRIEVE_KILLED)
+        ra->killed++;
+    else if (ml->outcome == RETRIEVE_FILTERED)
+        ra->filtered++;
 
     if (ra->log && ra->log->dest != RUNLOG_NONE) {
         struct buf line;

@@ -93,11 +93,6 @@ static int result(const struct secret_api *api, gchar *pw, GError *err,
     return 1;
 }
 
-bool keyring_available(void)
-{
-    return true;
-}
-
 int keyring_lookup(const char *host, const char *user, char **password_r,
                    struct mp_err *e)
 {
@@ -126,11 +121,6 @@ int keyring_lookup(const char *host, const char *user, char **password_r,
     return result(api, pw, err, password_r);
 }
 #else
-bool keyring_available(void)
-{
-    return false;
-}
-
 int keyring_lookup(const char *host, const char *user, char **password_r,
                    struct mp_err *e)
 {

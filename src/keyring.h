@@ -11,12 +11,7 @@
 #ifndef MPOP_KEYRING_H
 #define MPOP_KEYRING_H
 
-#include <stdbool.h>
-
 #include "err.h"
-
-/* Whether this build can use a key ring at all. */
-bool keyring_available(void);
 
 /* Looks up the password for user at host.  Returns 1 with *password_r (a
  * new string; wipe and free with xfree_secret()), or 0 when there is no

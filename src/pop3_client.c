@@ -865,30 +865,6 @@ int pop3_listing(struct pop3_session *s, bool want_uidl, unsigned long *n_r,
     return 0;
 }
 
-static int plain_ok_cmd(struct pop3_session *s, const char *cmd,
-                        struct mp_err *e)
-{
-    struct pop3_status st;
-
-    if (need_transaction(s, e) != 0
-        || simple_cmd(s, cmd, POP3_TRACE_ALL, &st, e) != 0)
-        return -1;
-    if (st.kind != POP3_OK)
-        return pop3_status_error(s, &st, MP_EPROTO, e,
-                                 _("the POP3 server refused %s"), cmd);
-    return 0;
-}
-
-int pop3_rset(struct pop3_session *s, struct mp_err *e)
-{
-    return plain_ok_cmd(s, "RSET", e);
-}
-
-int pop3_noop(struct pop3_session *s, struct mp_err *e)
-{
-    return plain_ok_cmd(s, "NOOP", e);
-}
-
 int pop3_quit(struct pop3_session *s, struct mp_err *e)
 {
     struct pop3_status st;

@@ -189,9 +189,6 @@ int pop3_list_all(struct pop3_session *s, unsigned long nmsgs,
 int pop3_uidl_all(struct pop3_session *s, unsigned long nmsgs,
                   char ***uids_r, struct mp_err *e);
 void pop3_uids_free(char ***uidsp, unsigned long n);
-/* RSET, NOOP: -ERR is MP_EPROTO (or the code's kind). */
-int pop3_rset(struct pop3_session *s, struct mp_err *e);
-int pop3_noop(struct pop3_session *s, struct mp_err *e);
 /* STAT, then LIST and, when want_uidl, UIDL for all messages: with
  * pipelining active the three commands go out in one write (one round trip
  * instead of three), else one at a time (LIST and UIDL only when STAT

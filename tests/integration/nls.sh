@@ -313,8 +313,8 @@ is "$ERR" "mpop: $RC: kein Konto nosuch" \
     "LANGUAGE=de: unknown account in German"
 is "$CODE" "$C_NOACC" "LANGUAGE=de: same exit code ($C_NOACC)"
 run de --bogus
-like "$ERR" "*unbekannte Option '--bogus'*" "LANGUAGE=de: usage error in German"
-like "$ERR" "*Weitere Informationen erhalten Sie mit 'mpop --help'.*" \
+like "$ERR" "*unbekannte Option „--bogus“*" "LANGUAGE=de: usage error in German"
+like "$ERR" "*Weitere Informationen erhalten Sie mit „mpop --help“.*" \
     "LANGUAGE=de: the --help hint in German"
 is "$CODE" "$C_BOGUS" "LANGUAGE=de: usage error exit code ($C_BOGUS)"
 run de --help
@@ -331,9 +331,9 @@ is "$ERR" "mpop: $RC : aucun compte nosuch" \
     "LANGUAGE=fr: unknown account in French"
 is "$CODE" "$C_NOACC" "LANGUAGE=fr: same exit code ($C_NOACC)"
 run fr --bogus
-like "$ERR" "*option '--bogus' non reconnue*" \
+like "$ERR" "*option « --bogus » non reconnue*" \
     "LANGUAGE=fr: usage error in French"
-like "$ERR" "*Essayez 'mpop --help' pour plus d'informations.*" \
+like "$ERR" "*Essayez « mpop --help » pour plus d'informations.*" \
     "LANGUAGE=fr: the --help hint in French"
 is "$CODE" "$C_BOGUS" "LANGUAGE=fr: usage error exit code ($C_BOGUS)"
 run fr --help

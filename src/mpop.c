@@ -14,9 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#ifdef HAVE_TLS
-# include <gnutls/gnutls.h>
-#endif
+#include <gnutls/gnutls.h>
 
 #include "account.h"
 #include "cli.h"
@@ -102,11 +100,7 @@ static void print_version(const char *conffile)
 
     printf(_("%s version %s\n"), PACKAGE, VERSION);
     print_platform(stdout);
-#ifdef HAVE_TLS
     printf(_("TLS/SSL library: %s %s\n"), "GnuTLS", gnutls_check_version(NULL));
-#else
-    printf(_("TLS/SSL library: %s\n"), _("none"));
-#endif
     print_auth_methods(stdout);
 #ifdef HAVE_LIBIDN
     printf(_("IDN support: %s\n"), _("enabled (libidn2)"));

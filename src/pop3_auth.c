@@ -12,9 +12,7 @@
 #include "log.h"
 #include "pop3_auth.h"
 #include "sasl.h"
-#ifdef HAVE_TLS
-# include "tls.h"
-#endif
+#include "tls.h"
 #include "xalloc.h"
 
 int pop3_apop_digest(const char *timestamp, const char *password,
@@ -225,7 +223,6 @@ static int cancel(struct pop3_session *s, const char *line, struct mp_err *e)
     return -1;
 }
 
-#ifdef HAVE_TLS
 static int channel_binding(const struct pop3_auth_params *p,
                            struct sasl_params *sp, unsigned char **data_r,
                            struct mp_err *e)
@@ -243,17 +240,6 @@ static int channel_binding(const struct pop3_auth_params *p,
     sp->cb_len = len;
     return 0;
 }
-#else
-static int channel_binding(const struct pop3_auth_params *p,
-                           struct sasl_params *sp, unsigned char **data_r,
-                           struct mp_err *e)
-{
-    (void)p;
-    (void)sp;
-    *data_r = NULL;
-    return err_set(e, MP_EUNAVAIL, _("channel binding needs TLS"));
-}
-#endif
 
 /* One AUTH exchange (RFC 5034) for mech, which the server offers. */
 static int auth_sasl(struct pop3_session *s, const struct pop3_auth_params *p,

@@ -156,13 +156,11 @@ int serverinfo_print(struct session *s, FILE *f, struct mp_err *e)
     const char *host = a->host ? a->host : a->socket_name;
     const char *greeting = pop3_greeting_text(s->pop3);
     char q[8 * POP3_LINE_MAX + 16];
-#ifdef HAVE_TLS
     struct tls_info ti;
 
     memset(&ti, 0, sizeof ti);
     if (s->tls && tls_info_get(&s->t, &ti, e) != 0)
         return -1;
-#endif
     if (s->server_ip[0]) {
         /* Without a reverse DNS name: "127.0.0.2 ([127.0.0.2])". */
         fprintf(f, _("POP3 server at %s (%s%s[%s]), port %d:\n"), host,
@@ -176,12 +174,10 @@ int serverinfo_print(struct session *s, FILE *f, struct mp_err *e)
     if (*greeting)
         fprintf(f, "    %s\n", show(q, sizeof q, greeting,
                 strlen(greeting)));
-#ifdef HAVE_TLS
     if (s->tls) {
         tls_info_print(&ti, f);
         tls_info_clear(&ti);
     }
-#endif
     print_caps(s, f);
     if (ferror(f))
         return err_set(e, MP_EIO, _("cannot write the server "

@@ -52,7 +52,6 @@ static int get_password(void *ctx, char **pw_r, struct mp_err *e)
     return secret_get_password(a, pw_r, NULL, e);
 }
 
-#ifdef HAVE_TLS
 static int start_tls(struct session *s, struct mp_err *e)
 {
     struct tls_params p;
@@ -63,14 +62,6 @@ static int start_tls(struct session *s, struct mp_err *e)
     s->tls = true;
     return 0;
 }
-#else
-static int start_tls(struct session *s, struct mp_err *e)
-{
-    (void)s;
-    return err_set(e, MP_ECONFIG, _("this mpop was built without TLS "
-                   "support; use tls off"));
-}
-#endif
 
 /* RFC 2595 §4: with STARTTLS required, no credential and no command but
  * CAPA and STLS goes out before the handshake; a server that does not

@@ -11,9 +11,8 @@
 #ifndef EX_OSERR
 # define EX_OSERR 71
 #endif
-#ifdef HAVE_TLS
-# include <gnutls/gnutls.h>
-#endif
+
+#include <gnutls/gnutls.h>
 
 #include "gettext.h"
 #include "xalloc.h"
@@ -87,15 +86,7 @@ void xfree_secret(char **sp)
 {
     if (!sp || !*sp)
         return;
-#ifdef HAVE_TLS
     gnutls_memset(*sp, 0, strlen(*sp));
-#else
-    {
-        volatile char *v = *sp;
-        while (*v)
-            *v++ = '\0';
-    }
-#endif
     free(*sp);
     *sp = NULL;
 }

@@ -326,8 +326,13 @@ static int verify_status(struct tls_conn *c, unsigned int status,
             gnutls_free(out.data);
         }
     }
+    /* What to do: the two commands that make a server trusted. */
     return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
-                   "failed: %s"), why);
+                   "failed: %s; if you trust this server, name the CA "
+                   "certificate that signed its certificate with "
+                   "tls_trust_file, or pin its certificate with "
+                   "tls_fingerprint (--serverinfo --tls-certcheck=off "
+                   "shows the fingerprint)"), why);
 }
 
 static int verify_peer(struct tls_conn *c, const struct tls_params *p,
@@ -366,7 +371,10 @@ static int verify_peer(struct tls_conn *c, const struct tls_params *p,
         if (gotlen != (size_t)len || memcmp(got, want, gotlen) != 0)
             return err_set(e, MP_ETLSCERT, _("TLS certificate verification "
                            "failed: the certificate fingerprint does not "
-                           "match"));
+                           "match tls_fingerprint; if the server's "
+                           "certificate was changed on purpose, set "
+                           "tls_fingerprint to the new one "
+                           "(--serverinfo --tls-certcheck=off shows it)"));
         return 0;
     }
     r = gnutls_certificate_verify_peers3(c->io.s, host, &status);

@@ -102,7 +102,7 @@ MAND_TEXT=$(man_text "$MAND")
 BASH_TEXT=$(cat "$BASHC")
 ZSH_TEXT=$(cat "$ZSHC")
 
-plan 18
+plan 20
 
 ok "[ ${#LONG[@]} -ge 40 ]" "found the long options in --help (${#LONG[@]})"
 ok "[ ${#CMDS[@]} -ge 30 ]" \
@@ -199,6 +199,18 @@ if [ -x "$MPOPD" ]; then
 else
     for i in 1 2 3 4 5; do skip "$MPOPD not built"; done
 fi
+
+# The manual builds from the source tree alone (no version.texi from a
+# build), and its version is the program's.
+if command -v makeinfo >/dev/null 2>&1; then
+    ok "cd '$T' && makeinfo --no-split -o '$T/mpop.info' '$TEXI'" \
+        "makeinfo doc/mpop.texi works in the source tree"
+else
+    fail "makeinfo is not installed (texinfo)"
+fi
+is "$(sed -n 's/^@set VERSION //p' "$TEXI")" \
+    "$("$MPOP" --version | sed -n '1s/^mpop version //p')" \
+    "doc/mpop.texi's VERSION is mpop --version's"
 
 # The man pages and the manual render without warnings.
 if command -v groff >/dev/null 2>&1; then

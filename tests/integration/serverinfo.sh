@@ -15,7 +15,7 @@ command -v certtool >/dev/null 2>&1 || skip_all "certtool is not installed"
 export HOME=$T/home
 mkdir -p "$HOME"
 
-plan 39
+plan 40
 
 # si OUT ARGS...: runs mpop --serverinfo, output in OUT, exit code in $rc
 si()
@@ -151,6 +151,8 @@ si "$T/st-bad.out" --port="$DOVECOT_PORT" --tls=on --tls-starttls=on \
 is "$rc" 69 "starttls, untrusted certificate: exit 69"
 like "$(cat "$T/st-bad.out.err")" "*TLS certificate verification failed*" \
     "untrusted certificate: says why"
+like "$(cat "$T/st-bad.out.err")" "*tls_trust_file*tls_fingerprint*" \
+    "untrusted certificate: names the commands that fix it"
 is "$(cat "$T/st-bad.out")" "" "untrusted certificate: no report"
 
 si "$T/st-fp.out" --port="$DOVECOT_PORT" --tls=on --tls-starttls=on \

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "durable.h"
 #include "gettext.h"
 #include "xalloc.h"
 
@@ -549,9 +550,9 @@ int deliver_file_sync(struct deliver_file *f, const char *dir,
         if (ffd >= 0)
             close(ffd);
     }
-    if (r == 0 && fsync(fd) != 0 && errno != EINVAL)
-        r = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"), dir);
     close(fd);
+    if (r == 0)
+        r = durable_sync_dir(dir, e);
     if (r == 0)
         drop_pending(f);
     return r;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "durable.h"
 #include "gettext.h"
 #include "maildir.h"
 #include "xalloc.h"
@@ -137,7 +138,7 @@ static int ex_commit(void *ctx, unsigned cflags, struct mp_err *e)
         return 0;
     }
     free(final);
-    return maildir_sync_dir(x->dir, NULL, e);
+    return durable_sync_dir(x->dir, e);
 }
 
 static void ex_abort(void *ctx)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "durable.h"
 #include "gettext.h"
 #include "maildir.h"
 #include "xalloc.h"
@@ -200,7 +201,13 @@ static int md_commit(void *ctx, unsigned cflags, struct mp_err *e)
         return 0;
     }
     free(final);
-    return maildir_sync_dir(m->dir, "new", e);
+    {
+        char *nd = xasprintf("%s/new", m->dir);
+        int r = durable_sync_dir(nd, e);
+
+        free(nd);
+        return r;
+    }
 }
 
 static void md_abort(void *ctx)

@@ -7,6 +7,7 @@
 
 #include "gettext.h"
 #include "linereader.h"
+#include "monotime.h"
 #include "xalloc.h"
 
 #define LINEREADER_MIN_BUF 65536
@@ -60,14 +61,6 @@ static ssize_t fill(struct linereader *r, struct mp_err *e)
     return n;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int linereader_getline(struct linereader *r, const char **line_r,
                        size_t *len_r, struct mp_err *e)
 {
@@ -112,10 +105,10 @@ int linereader_getline(struct linereader *r, const char **line_r,
         size_t old_start = r->start;
         size_t old_end = r->end;
         if (timeout_ms > 0 && !deadline)
-            deadline = now_ms()
+            deadline = monotime_ms()
                        + (long long)timeout_ms * LINEREADER_LINE_TIMEOUTS;
         if (deadline) {
-            long long left = deadline - now_ms();
+            long long left = deadline - monotime_ms();
             if (left <= 0) {
                 long long sec = ((long long)timeout_ms
                                  * LINEREADER_LINE_TIMEOUTS + 999) / 1000;

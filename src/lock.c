@@ -9,20 +9,13 @@
 
 #include "gettext.h"
 #include "lock.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "monotime.h"
 
 int lock_file(int fd, const char *name, bool write, int timeout,
               struct mp_err *e)
 {
     struct flock fl;
-    double deadline = now_seconds() + (timeout > 0 ? timeout : 0);
+    long long deadline = monotime_ms() + 1000LL * (timeout > 0 ? timeout : 0);
     long delay_ms = 1;
 
     memset(&fl, 0, sizeof(fl));
@@ -40,7 +33,7 @@ int lock_file(int fd, const char *name, bool write, int timeout,
             return 0;
         if (errno != EACCES && errno != EAGAIN && errno != EINTR)
             return err_set_errno(e, MP_EIO, errno, _("cannot lock %s"), name);
-        if (now_seconds() >= deadline)
+        if (monotime_ms() >= deadline)
             break;
         ts.tv_sec = 0;
         ts.tv_nsec = delay_ms * 1000000L;

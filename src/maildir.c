@@ -63,12 +63,6 @@ static char *host_part(void)
     return out;
 }
 
-static char *join(const char *dir, const char *subdir, const char *name)
-{
-    return subdir ? xasprintf("%s/%s/%s", dir, subdir, name)
-                  : xasprintf("%s/%s", dir, name);
-}
-
 /* No cap worth the name for the buffers below: they hold a path made of
  * our own parts, far shorter than this. */
 #define NAME_BUF_CAP ((size_t)1 << 24)
@@ -194,68 +188,4 @@ int maildir_create_cb(const char *dir, const char *subdir,
     }
     return err_set_errno(e, MP_ECANTCREAT, saved,
                          _("cannot create a file in %s"), dir);
-}
-
-int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
-                    const char *first, const char *prefix, char sep,
-                    const char *suffix, char **path_r, struct mp_err *e)
-{
-    int tries, saved = 0;
-
-    for (tries = 0; tries < NAME_TRIES; tries++) {
-        char *name = tries == 0 && first ? xstrdup(first)
-                     : maildir_unique_name(prefix, sep, suffix);
-        char *path = join(dir, subdir, name);
-        int r;
-        free(name);
-        r = link(tmppath, path);
-        if (r != 0 && (errno == EPERM || errno == ENOSYS
-                       || errno == EOPNOTSUPP || errno == EMLINK)) {
-            /* No hard links here (some FUSE and SMB mounts). */
-            struct stat st;
-            if (lstat(path, &st) == 0) {
-                errno = EEXIST;
-            } else if (rename(tmppath, path) == 0) {
-                if (path_r)
-                    *path_r = path;
-                else
-                    free(path);
-                return 0;
-            }
-            r = -1;
-        }
-        if (r == 0) {
-            /* The mail is in place; a stale tmp/ entry would only be
-             * clutter, never a duplicate, so its unlink may fail. */
-            unlink(tmppath);
-            if (path_r)
-                *path_r = path;
-            else
-                free(path);
-            return 0;
-        }
-        saved = errno;
-        free(path);
-        if (saved != EEXIST)
-            break;
-    }
-    return err_set_errno(e, MP_EIO, saved, _("cannot move %s into %s"),
-                         tmppath, dir);
-}
-
-int maildir_sync_dir(const char *dir, const char *subdir, struct mp_err *e)
-{
-    char *p = subdir ? xasprintf("%s/%s", dir, subdir) : xstrdup(dir);
-    int fd, r = 0;
-
-    fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        r = err_set_errno(e, MP_EIO, errno, _("cannot open %s"), p);
-    } else {
-        if (fsync(fd) != 0 && errno != EINVAL)
-            r = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"), p);
-        close(fd);
-    }
-    free(p);
-    return r;
 }

@@ -7,8 +7,10 @@
  * e.g. "1795546938.M728651P13351Q1.vm", where the counter counts the names
  * made by this process and <host> has '/' and ':' written as \057 and \072.
  * The pid separates processes, the counter the names of one process, and a
- * link() that finds the name taken (EEXIST) simply tries the next one, so a
- * collision can never overwrite a mail. */
+ * creation that finds the name taken (O_EXCL, EEXIST) simply tries the next
+ * one, so a collision can never overwrite a mail.  Publishing a finished
+ * mail is deliver_file_publish() (deliver_backend.h): under exactly the name
+ * its journal token records, never another. */
 #ifndef MPOP_MAILDIR_H
 #define MPOP_MAILDIR_H
 
@@ -41,20 +43,5 @@ int maildir_create_cb(const char *dir, const char *subdir,
                       int (*chosen)(void *arg, const char *name,
                                     struct mp_err *e),
                       void *arg, char **path_r, struct mp_err *e);
-
-/* Gives the complete file tmppath its final place: a hard link
- * dir/subdir/NAME, then unlinks tmppath.  NAME is `first` (normally the
- * tmp file's own name) when not NULL, and while the name is taken, a fresh
- * unique name made with prefix/sep/suffix.  Where the file
- * system has no hard links, rename() without overwrite checks is the
- * fallback (the names are unique anyway).  Sets *path_r to the final path
- * when path_r is not NULL (the caller frees).  Errors: MP_EIO. */
-int maildir_publish(const char *tmppath, const char *dir, const char *subdir,
-                    const char *first, const char *prefix, char sep,
-                    const char *suffix, char **path_r, struct mp_err *e);
-
-/* fsync() of the directory dir/subdir (or dir itself when subdir is NULL),
- * making the names created in it durable.  Errors: MP_EIO. */
-int maildir_sync_dir(const char *dir, const char *subdir, struct mp_err *e);
 
 #endif

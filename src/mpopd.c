@@ -22,6 +22,7 @@
 #include "gettext.h"
 #include "keyring.h"
 #include "log.h"
+#include "monotime.h"
 #include "net.h"
 #include "pop3d.h"
 #include "secret.h"
@@ -129,21 +130,13 @@ static void mlog(int prio, const char *fmt, ...)
     }
 }
 
-static long long mono_sec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 static unsigned auth_delay_ms(void *ctx)
 {
     unsigned f = __atomic_load_n(&authgate->failures, __ATOMIC_SEQ_CST);
     long long last = __atomic_load_n(&authgate->last_failure,
                                      __ATOMIC_SEQ_CST);
 
-    if (f > 0 && mono_sec() - last > AUTH_FORGET_SECONDS) {
+    if (f > 0 && monotime_ms() / 1000 - last > AUTH_FORGET_SECONDS) {
         __atomic_store_n(&authgate->failures, 0, __ATOMIC_SEQ_CST);
         f = 0;
     }
@@ -152,7 +145,7 @@ static unsigned auth_delay_ms(void *ctx)
 
 static void auth_failed(void *ctx)
 {
-    __atomic_store_n(&authgate->last_failure, mono_sec(), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&authgate->last_failure, monotime_ms() / 1000, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&authgate->failures, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -403,14 +396,6 @@ static int write_port_file(const char *file, int port, struct mp_err *e)
     return 0;
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Closing a socket that still holds unread input sends a reset, and the
  * client may then lose our last reply (the -ERR that explains why the
  * session ends).  So TLS says close_notify, the sending side is shut down,
@@ -418,7 +403,7 @@ static long long mono_ms(void)
  * LINGER_MS in all: a client that keeps sending cannot keep the process. */
 static void linger_close(struct transport *t)
 {
-    long long deadline = mono_ms() + LINGER_MS;
+    long long deadline = monotime_ms() + LINGER_MS;
 
     if (t->timeout_ms <= 0 || t->timeout_ms > LINGER_MS)
         t->timeout_ms = LINGER_MS;
@@ -435,7 +420,7 @@ static void linger_close(struct transport *t)
         long long left;
 
         while (!transport_interrupted
-               && (left = deadline - mono_ms()) > 0
+               && (left = deadline - monotime_ms()) > 0
                && poll(&pfd, 1, (int)left) > 0) {
             ssize_t n = read(t->fd, buf, sizeof buf);
             if (n <= 0)
@@ -519,7 +504,7 @@ static void reap(pid_t *kids, size_t max, size_t *active)
  * Sessions that end without QUIT delete nothing, so this is safe. */
 static void end_sessions(pid_t *kids, size_t max, size_t *active)
 {
-    long long deadline = mono_ms() + TERM_GRACE_MS;
+    long long deadline = monotime_ms() + TERM_GRACE_MS;
     bool killed = false;
 
     for (size_t i = 0; i < max; i++)
@@ -535,7 +520,7 @@ static void end_sessions(pid_t *kids, size_t max, size_t *active)
         if (pid == 0) {
             struct timespec ts = { 0, 20 * 1000000L };
 
-            if (!killed && mono_ms() >= deadline) {
+            if (!killed && monotime_ms() >= deadline) {
                 for (size_t i = 0; i < max; i++)
                     if (kids[i] > 0)
                         kill(kids[i], SIGKILL);

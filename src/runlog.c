@@ -10,6 +10,7 @@
 
 #include "gettext.h"
 #include "log.h"
+#include "monotime.h"
 #include "runlog.h"
 #include "xalloc.h"
 
@@ -17,14 +18,6 @@
  * a million mails stays far below this. */
 #define JSON_MAX (256u * 1024 * 1024)
 #define LINE_MAX_LEN 4096
-
-static double now_mono(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int runlog_open(struct runlog *l, const char *spec, struct mp_err *e)
 {
@@ -141,7 +134,7 @@ void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
     if (w)
         ra->where = xasprintf("%s:%s", w,
                               a->delivery_args ? a->delivery_args : "");
-    ra->start = now_mono();
+    ra->start = monotime_ms();
     ra->keep_mails = true;
     buf_init(&ra->json_mails, JSON_MAX);
 }
@@ -274,7 +267,7 @@ void runlog_account_end(struct runlog_account *ra, int exitcode)
     char num[64];
 
     ra->exitcode = exitcode;
-    ra->duration = now_mono() - ra->start;
+    ra->duration = (double)(monotime_ms() - ra->start) / 1000.0;
     if (!ra->log || ra->log->dest == RUNLOG_NONE)
         return;
     buf_init(&line, LINE_MAX_LEN);

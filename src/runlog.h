@@ -36,7 +36,7 @@ struct runlog_account {
     char *where;            /* "maildir:PATH" ..., NULL without delivery */
     unsigned long mails, delivered, skipped, deleted, killed, filtered;
     unsigned long long bytes;   /* sizes of the delivered mails */
-    double start;           /* monotonic seconds */
+    long long start;        /* monotime_ms() */
     int exitcode;
     double duration;
     bool keep_mails;        /* remember each mail for the JSON object

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gettext.h"
+#include "monotime.h"
 #include "tls_io.h"
 
 void tls_io_init(struct tls_io *io, struct transport *t, bool server)
@@ -19,14 +20,6 @@ void tls_io_init(struct tls_io *io, struct transport *t, bool server)
     err_init(&io->io_err);
 }
 
-long long tls_io_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* How long the next network wait may take: the transport's timeout,
  * shortened to what is left before the deadline.  -1 (io_err filled) when
  * the deadline has passed. */
@@ -35,7 +28,7 @@ static int wait_budget(struct tls_io *io, int *ms_r)
     int ms = io->t->timeout_ms;
 
     if (io->deadline) {
-        long long left = io->deadline - tls_io_now_ms();
+        long long left = io->deadline - monotime_ms();
 
         if (left <= 0)
             return err_set(&io->io_err, MP_ETEMP, _("the TLS handshake took "

@@ -42,9 +42,6 @@ void tls_io_init(struct tls_io *io, struct transport *t, bool server);
  * functions, with io as their pointer. */
 void tls_io_bind(struct tls_io *io);
 
-/* The CLOCK_MONOTONIC time in milliseconds (for io->deadline). */
-long long tls_io_now_ms(void);
-
 /* Turns a failed GnuTLS call r into e and returns -1: our own I/O error
  * if pull or push left one (for a client, an MP_EIO becomes kind: a reset
  * during the handshake is the server breaking the protocol, as mpop 1.4.18

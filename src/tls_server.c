@@ -13,6 +13,7 @@
 #include <gnutls/gnutls.h>
 
 #include "gettext.h"
+#include "monotime.h"
 #include "tls_io.h"
 #include "tls_server.h"
 #include "xalloc.h"
@@ -150,7 +151,7 @@ int tls_server_start(struct transport *t, const struct tls_server *srv,
     /* Our own deadline in the pull and push functions bounds the
      * handshake. */
     gnutls_handshake_set_timeout(c->io.s, 0);
-    c->io.deadline = tls_io_now_ms() + TLS_SERVER_HANDSHAKE_MS;
+    c->io.deadline = monotime_ms() + TLS_SERVER_HANDSHAKE_MS;
     c->io.deadline_secs = TLS_SERVER_HANDSHAKE_MS / 1000;
 
     do {

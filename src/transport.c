@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gettext.h"
+#include "monotime.h"
 #include "net.h"
 #include "transport.h"
 
@@ -25,19 +26,11 @@ static const char plain_socket_marker;
 #define PLAIN_BIG_READ 16384
 static const char plain_pipe_marker;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int transport_wait_fd(int fd, bool for_write, int timeout_ms,
                       struct mp_err *e)
 {
     struct pollfd pfd;
-    long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    long long deadline = timeout_ms > 0 ? monotime_ms() + timeout_ms : 0;
     int wait = timeout_ms > 0 ? timeout_ms : -1;
 
     pfd.fd = fd;
@@ -61,7 +54,7 @@ int transport_wait_fd(int fd, bool for_write, int timeout_ms,
             return err_set_errno(e, MP_EIO, errno, _("cannot wait for "
                                  "the network"));
         if (deadline) {
-            long long left = deadline - now_ms();
+            long long left = deadline - monotime_ms();
             if (left <= 0)
                 break;
             wait = (int)left;

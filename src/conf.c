@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "gettext.h"
 #include "paths.h"
+#include "proc.h"
 #include "strparse.h"
 #include "xalloc.h"
 
@@ -562,37 +563,22 @@ static int parse_line(struct conf_state *st, char *line, bool from_eval,
 /* Runs `sh -c cmd` and keeps the first line of its output. */
 static int run_eval(const char *cmd, char **line_r, struct mp_err *e)
 {
-    FILE *p;
-    char *buf = xmalloc(EVAL_OUTPUT_MAX + 1);
-    size_t n = 0, r;
-    int status;
-    bool too_long = false;
+    struct proc_status st;
+    char *buf;
+    size_t n;
+    bool too_long;
 
-    fflush(NULL);
-    p = popen(cmd, "r");
-    if (!p) {
-        free(buf);
-        return err_set_errno(e, MP_ECONFIG, errno,
-                             _("cannot run eval command '%s'"), cmd);
+    if (proc_capture(cmd, EVAL_OUTPUT_MAX, &buf, &n, &too_long, &st,
+                     e) != 0) {
+        err_prefix(e, _("cannot run eval command '%s': "), cmd);
+        return -1;
     }
-    while ((r = fread(buf + n, 1, EVAL_OUTPUT_MAX - n, p)) > 0) {
-        n += r;
-        if (n == EVAL_OUTPUT_MAX) {
-            char sink[4096];
-            /* Drain so the command is not killed by SIGPIPE. */
-            while (fread(sink, 1, sizeof sink, p) > 0)
-                too_long = true;
-            break;
-        }
-    }
-    status = pclose(p);
-    buf[n] = '\0';
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!proc_status_ok(&st)) {
         free(buf);
-        if (status != -1 && WIFEXITED(status))
+        if (st.how == PROC_EXITED)
             return err_set(e, MP_ECONFIG,
                            _("eval command '%s' failed with exit code %d"),
-                           cmd, WEXITSTATUS(status));
+                           cmd, st.code);
         return err_set(e, MP_ECONFIG, _("eval command '%s' failed"), cmd);
     }
     if (too_long || memchr(buf, '\0', n)) {

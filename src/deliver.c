@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver.h"
+#include "deliver_backend.h"
 #include "durable.h"
 #include "gettext.h"
 #include "xalloc.h"
@@ -60,9 +60,9 @@ bool deliver_needs_from(const struct deliver *d)
     return (d->ops->flags & DELIVER_WANTS_FROM) != 0;
 }
 
-const struct deliver_ops *deliver_get_ops(const struct deliver *d)
+unsigned deliver_flags(const struct deliver *d)
 {
-    return d->ops;
+    return d->ops->flags;
 }
 
 int deliver_open(struct deliver *d, const struct deliver_msg_info *info,

@@ -1,6 +1,7 @@
 /* Delivery of one mail at a time to a destination, streamed: open, write
  * chunks, then commit or abort.  Backends: "mda", "maildir", "mbox",
- * "exchange", each in deliver_<name>.c behind struct deliver_ops.
+ * "exchange", each in deliver_<name>.c behind struct deliver_ops.  This is
+ * the callers' API; deliver_backend.h is for those who write a backend.
  *
  * Bytes in: the mail as the POP3 decoder hands it (dot-unstuffed), with
  * CRLF or bare LF line ends, in chunks split anywhere (even inside a CRLF
@@ -20,9 +21,9 @@
  *   deliver_free()
  * commit is the only moment a mail becomes delivered.  After abort nothing a
  * user could see remains: maildir and exchange unlink their temporary file,
- * mbox truncates the file back to its old length, mda stops the command
- * (SIGTERM, then SIGKILL) before closing its input, so it never sees the
- * end of a fragment.  After a failed write or commit, call deliver_abort().
+ * mbox truncates the file back to its old length, mda drops its spool (the
+ * MDA is started only at commit, with the whole mail: deliver_mda.c).
+ * After a failed write or commit, call deliver_abort().
  *
  * Durability: deliver_commit(d, 0, e) returns once the mail is on stable
  * storage (maildir: fsync of the file, link into new/, fsync of new/; mbox:
@@ -33,7 +34,9 @@
  * fsync per mail.  The caller must not let the server delete (QUIT after
  * DELE) any mail committed with DEFER before deliver_sync() returned 0.
  * The mda backend cannot promise anything: its durability is the
- * command's; deliver_sync() is a no-op there.
+ * command's; deliver_sync() is a no-op there.  Its commit waits for the
+ * command; after a signal (transport_interrupted) at most a bounded time,
+ * then it stops it and fails with MP_ESIGNAL.
  *
  * Errors: MP_ECANTCREAT (maildir missing, mbox not creatable), MP_EIO
  * (write, fsync, ENOSPC, EDQUOT: the message names the file), MP_ETEMP
@@ -81,38 +84,7 @@ struct deliver_msg_info {
     void *announce_arg;
 };
 
-struct deliver_ops {
-    const char *name;
-    unsigned flags;             /* enum deliver_flags */
-    /* arg: the command or path from `delivery NAME ARG`, ~ already
-     * expanded.  Checks what can be checked early (maildir exists). */
-    int (*create)(const char *arg, void **ctx_r, struct mp_err *e);
-    /* Optional: overrides DELIVER_WANTS_FROM per destination. */
-    bool (*needs_from)(const void *ctx);
-    /* On failure the wrapper calls abort(), which must therefore undo a
-     * half-done open (and be a no-op when nothing is open). */
-    int (*open)(void *ctx, const struct deliver_msg_info *info,
-                struct mp_err *e);
-    int (*write)(void *ctx, const char *p, size_t n, struct mp_err *e);
-    /* Optional: completes the mail's bytes (flushes the converter, ends
-     * the last line, the mbox's blank line; fsync unless
-     * DELIVER_COMMIT_DEFER) without publishing it yet.  commit() then only
-     * publishes.  Without it, commit() does everything. */
-    int (*finish)(void *ctx, unsigned cflags, struct mp_err *e);
-    int (*commit)(void *ctx, unsigned cflags, struct mp_err *e);
-    void (*abort)(void *ctx);
-    /* Optional: see deliver_token() and deliver_check(). */
-    const char *(*token)(const void *ctx);
-    int (*check)(void *ctx, const char *token, bool *done_r,
-                 struct mp_err *e);
-    int (*sync)(void *ctx, struct mp_err *e);
-    void (*free)(void *ctx);
-};
-
-extern const struct deliver_ops deliver_mda_ops;
-extern const struct deliver_ops deliver_maildir_ops;
-extern const struct deliver_ops deliver_mbox_ops;
-extern const struct deliver_ops deliver_exchange_ops;
+struct deliver_ops;      /* a backend: deliver_backend.h */
 
 /* The backend called name ("mda", "maildir", "mbox", "exchange"), or
  * NULL. */
@@ -126,7 +98,8 @@ int deliver_new(const struct deliver_ops *ops, const char *arg,
                 struct deliver **d_r, struct mp_err *e);
 /* Whether open() needs info->envelope_from for this destination. */
 bool deliver_needs_from(const struct deliver *d);
-const struct deliver_ops *deliver_get_ops(const struct deliver *d);
+/* The backend's enum deliver_flags. */
+unsigned deliver_flags(const struct deliver *d);
 int deliver_open(struct deliver *d, const struct deliver_msg_info *info,
                  struct mp_err *e);
 int deliver_write(struct deliver *d, const char *p, size_t n,
@@ -171,6 +144,8 @@ void deliver_abort(struct deliver *d);
  * gives false and touches nothing.  Errors: MP_EIO, MP_ETEMP (mbox lock),
  * MP_EDATA (an mbox fragment that cannot be removed safely: the message
  * says what to do).  Call it before the first deliver_open(). */
+/* Room for a token and its NUL (tokens are at most 255 bytes). */
+#define DELIVER_TOKEN_SZ 256
 const char *deliver_token(const struct deliver *d);
 int deliver_check(struct deliver *d, const char *token, bool *done_r,
                   struct mp_err *e);
@@ -180,114 +155,5 @@ int deliver_sync(struct deliver *d, struct mp_err *e);
 /* Aborts an open mail, then frees.  NULL-safe; sets *dp to NULL.  Mails
  * committed with DEFER and not synced stay delivered but not durable. */
 void deliver_free(struct deliver **dp);
-
-/* ---- for backends ------------------------------------------------------
- * A streaming line-end converter and MBOXRD quoter with a fixed output
- * buffer (memory stays flat whatever the mail size).  Output goes to
- * emit(arg, p, n, e), which returns 0 or -1. */
-#define DELIVER_LINES_BUFSZ 65536
-
-typedef int deliver_emit_fn(void *arg, const char *p, size_t n,
-                            struct mp_err *e);
-
-struct deliver_lines {
-    deliver_emit_fn *emit;
-    void *arg;
-    bool crlf;          /* write CRLF, else LF */
-    bool mboxrd;        /* quote ^>*From  */
-    bool bol;           /* at the beginning of a line */
-    bool cr;            /* a CR waits for the next byte */
-    size_t gt;          /* '>'s held at the beginning of a line */
-    size_t from;        /* bytes of "From " matched after them */
-    bool holding;       /* gt/from describe held bytes */
-    size_t n;
-    char buf[DELIVER_LINES_BUFSZ];
-};
-
-void deliver_lines_init(struct deliver_lines *l, bool crlf, bool mboxrd,
-                        deliver_emit_fn *emit, void *arg);
-int deliver_lines_write(struct deliver_lines *l, const char *p, size_t n,
-                        struct mp_err *e);
-/* Writes raw bytes (no conversion), after what is buffered. */
-int deliver_lines_raw(struct deliver_lines *l, const char *p, size_t n,
-                      struct mp_err *e);
-/* Ends the last line if needed and flushes everything to emit. */
-int deliver_lines_finish(struct deliver_lines *l, struct mp_err *e);
-/* Ends the last line if needed, without the final flush: afterwards
- * l->n bytes wait, and deliver_lines_finish() writes them. */
-int deliver_lines_end(struct deliver_lines *l, struct mp_err *e);
-
-/* write(2) of all n bytes to fd, retrying on EINTR; MP_EIO naming `what`
- * on failure (ENOSPC and EDQUOT included). */
-int deliver_write_fd(int fd, const char *p, size_t n, const char *what,
-                     struct mp_err *e);
-
-/* A file being written by a file backend (maildir, exchange): the fd, its
- * temporary path, the converter, and the final paths of mails committed
- * with DELIVER_COMMIT_DEFER that are not yet synced. */
-struct deliver_file {
-    int fd;                     /* -1 when no mail is open */
-    char *path;                 /* the temporary file, owned */
-    struct deliver_lines lines;
-    char **pending;             /* owned paths awaiting deliver_sync */
-    size_t npending, apending;
-    long long written;          /* bytes written to fd for this mail */
-    bool finished;              /* deliver_file_finish() done */
-    /* Lazy files (deliver_file_begin_lazy()): made by create() at the
-     * first write; final_size is the mail's size when create() is called
-     * by deliver_file_finish() with the whole mail buffered, else -1. */
-    int (*create)(void *arg, int *fd_r, char **path_r, struct mp_err *e);
-    void *create_arg;
-    long long final_size;
-};
-
-void deliver_file_init(struct deliver_file *f);
-/* Starts a mail in fd (created by the caller), taking ownership of path;
- * writes info->received through the converter. */
-int deliver_file_begin(struct deliver_file *f, int fd, char *path, bool crlf,
-                       const struct deliver_msg_info *info, struct mp_err *e);
-/* The same, but the file does not exist yet: create(create_arg, &fd,
- * &path, e) makes it (and takes ownership of nothing) when the converter
- * first has bytes to write, at the latest in deliver_file_finish(). */
-int deliver_file_begin_lazy(struct deliver_file *f, bool crlf,
-                            const struct deliver_msg_info *info,
-                            int (*create)(void *arg, int *fd_r,
-                                          char **path_r, struct mp_err *e),
-                            void *create_arg, struct mp_err *e);
-/* Ends the last line, flushes, fsyncs (unless DELIVER_COMMIT_DEFER) and
- * closes the fd.  f->path stays for the caller to publish. */
-int deliver_file_finish(struct deliver_file *f, unsigned cflags,
-                        struct mp_err *e);
-/* Publishes the finished temporary file as exactly `final` (no other
- * name: the journal names it): link() then unlink of the temporary file,
- * or rename() where the file system has no hard links.  A taken name is
- * an error (MP_EIO), never overwritten.  Frees f->path. */
-int deliver_file_publish(struct deliver_file *f, const char *final,
-                         struct mp_err *e);
-/* Room for a token and its NUL (tokens are at most 255 bytes). */
-#define DELIVER_TOKEN_SZ 256
-/* Sets tok to "PFX/NAME", or to "" (no token) when it would not fit or
- * holds anything but printable ASCII without spaces. */
-void deliver_token_make(char tok[DELIVER_TOKEN_SZ], const char *pfx,
-                        const char *name);
-/* Appends "/NUMBER" to a token made above (or leaves it "" when it would
- * not fit). */
-void deliver_token_add(char tok[DELIVER_TOKEN_SZ], long long n);
-/* Splits "PFX/A[/B[/C...]]" into at most max fields after PFX, each
- * NUL-terminated in buf (size DELIVER_TOKEN_SZ).  Returns the number of
- * fields, or -1 when token does not start with PFX/ or a field is empty,
- * ".", "..", or there are more than max. */
-int deliver_token_split(const char *token, const char *pfx, char *buf,
-                        char **fields, int max);
-/* A token field as a number >= 0, or -1 when it is not one. */
-long long deliver_token_num(const char *field);
-/* Remembers final (taking ownership) until deliver_file_sync(). */
-void deliver_file_defer(struct deliver_file *f, char *final);
-/* Closes and unlinks the temporary file.  No-op when nothing is open. */
-void deliver_file_discard(struct deliver_file *f);
-/* Makes the deferred files and their directory dir durable. */
-int deliver_file_sync(struct deliver_file *f, const char *dir,
-                      struct mp_err *e);
-void deliver_file_clear(struct deliver_file *f);
 
 #endif

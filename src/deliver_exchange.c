@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver.h"
+#include "deliver_backend.h"
 #include "durable.h"
 #include "gettext.h"
 #include "maildir.h"

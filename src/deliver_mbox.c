@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deliver.h"
+#include "deliver_backend.h"
 #include "envelope.h"
 #include "gettext.h"
 #include "xalloc.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "deliver.h"
+#include "deliver_backend.h"
 #include "filter.h"
 #include "gettext.h"
 #include "proc.h"

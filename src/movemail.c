@@ -508,7 +508,7 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
         goto out;
     if (make_account(&s, o, &a, e) < 0)
         goto out;
-    if (deliver_new(&deliver_mbox_ops, o->dest, &m.d, e) < 0)
+    if (deliver_new(deliver_lookup("mbox"), o->dest, &m.d, e) < 0)
         goto out;
     if (session_open(&m.ses, a, SESSION_AUTH, e) < 0)
         goto out;

@@ -47,19 +47,30 @@ char *paths_expand_tilde(const char *s)
     return r;
 }
 
-char *paths_xdg_config(const char *rel)
+/* $VAR/rel, or ~/fallback/rel when VAR is unset or empty. */
+static char *xdg_dir(const char *var, const char *fallback, const char *rel)
 {
-    const char *x = getenv("XDG_CONFIG_HOME");
+    const char *x = getenv(var);
     char *home, *dir, *r;
 
     if (x && *x)
         return paths_join(x, rel);
     home = paths_home();
-    dir = paths_join(home, ".config");
+    dir = paths_join(home, fallback);
     r = paths_join(dir, rel);
     free(dir);
     free(home);
     return r;
+}
+
+char *paths_xdg_config(const char *rel)
+{
+    return xdg_dir("XDG_CONFIG_HOME", ".config", rel);
+}
+
+char *paths_xdg_state(const char *rel)
+{
+    return xdg_dir("XDG_STATE_HOME", ".local/state", rel);
 }
 
 static char *replace_all(const char *s, const char *pat, const char *with)

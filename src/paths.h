@@ -25,6 +25,9 @@ char *paths_expand_tilde(const char *s);
  * empty (XDG Base Directory Specification). */
 char *paths_xdg_config(const char *rel);
 
+/* $XDG_STATE_HOME/<rel>, or ~/.local/state/<rel> likewise. */
+char *paths_xdg_state(const char *rel);
+
 /* Replaces every "%U" in tmpl with user, then every "%H" in the result with
  * host (NULL counts as ""), in that order and without any "%%" escape: this
  * is what the original mpop does with uidls_file. */

@@ -6,15 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gettext.h"
+#include "monotime.h"
 #include "proc.h"
 #include "xalloc.h"
+
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+
+    while (n--)
+        *v++ = 0;
+}
 
 static void close_fd(int *fd)
 {
@@ -57,8 +64,8 @@ static void child_reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* In a forked child: becomes `sh -c cmd` with stdin from in0 (and stdout
- * to out1 when >= 0). */
+/* In a forked child: becomes `sh -c cmd` with stdin from in0 when >= 0
+ * (and stdout to out1 when >= 0). */
 static void child_exec(int in0, int out1, bool pgrp, const char *cmd)
 {
     if (pgrp)
@@ -66,209 +73,73 @@ static void child_exec(int in0, int out1, bool pgrp, const char *cmd)
     child_reset_signals();
     if (out1 >= 0 && move_fd(out1, 1) != 0)
         _exit(127);
-    if (move_fd(in0, 0) != 0)
+    if (in0 >= 0 && move_fd(in0, 0) != 0)
         _exit(127);
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     _exit(127);
 }
 
-/* Closes every descriptor >= 3 except the three kept (sorted here). */
-static void close_others(int a, int b, int c)
+/* in_fd >= 0: the child's stdin (the caller keeps its copy); -1: a new
+ * pipe, or the caller's stdin with PROC_STDIN_INHERIT. */
+static int start(struct proc *p, const char *cmd, unsigned flags, int in_fd,
+                 struct mp_err *e)
 {
-#ifdef SYS_close_range
-    int k[3] = { a, b, c }, i, j, lo = 3;
-
-    for (i = 0; i < 3; i++)
-        for (j = i + 1; j < 3; j++)
-            if (k[j] < k[i]) {
-                int t = k[i];
-                k[i] = k[j];
-                k[j] = t;
-            }
-    for (i = 0; i < 3; i++) {
-        if (k[i] > lo)
-            syscall(SYS_close_range, (unsigned)lo, (unsigned)k[i] - 1, 0U);
-        if (k[i] + 1 > lo)
-            lo = k[i] + 1;
-    }
-    syscall(SYS_close_range, (unsigned)lo, ~0U, 0U);
-#else
-    (void)a;
-    (void)b;
-    (void)c;
-#endif
-}
-
-static void put_status(int fd, int status)
-{
-    ssize_t w;
-
-    do
-        w = write(fd, &status, sizeof status);
-    while (w < 0 && errno == EINTR);
-}
-
-static void reap(pid_t pid, int *status)
-{
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-        ;
-}
-
-/* Waits until pid (our child) has ended, without reaping it. */
-static bool ended(pid_t pid);
-
-/* The guardian process (see proc.h).  Never returns. */
-static void guardian(int in[2], int out[2], int ctl, int back,
-                     const char *cmd)
-{
-    struct sigaction sa;
-    int status = 0, grace = 0, waited = 0;
-    char c = 0;
-    pid_t m;
-    ssize_t n;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
-    m = fork();
-    if (m == 0)
-        child_exec(in[0], out[1], true, cmd);
-    if (m < 0)
-        _exit(127);     /* we see end-of-file on back: cannot start */
-    setpgid(m, m);
-    close(in[0]);
-    if (out[1] >= 0)
-        close(out[1]);
-    close_others(in[1], ctl, back);
-    do
-        n = read(ctl, &c, 1);
-    while (n < 0 && errno == EINTR);
-    if (n == 1 && c == 'c') {
-        close(in[1]);
-        reap(m, &status);
-        put_status(back, status);
-        _exit(0);
-    }
-    if (n == 1 && c == 'k') {
-        do
-            n = read(ctl, &grace, sizeof grace);
-        while (n < 0 && errno == EINTR);
-        if (n != (ssize_t)sizeof grace)
-            grace = 0;
-        kill(-m, SIGTERM);
-        while (!ended(m) && waited < grace) {
-            struct timespec ts = { 0, 10 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-            waited += 10;
-        }
-    }
-    /* Killed, or told to kill: the group dies before our copy of its
-     * input is closed (at _exit). */
-    kill(-m, SIGKILL);
-    kill(m, SIGKILL);
-    reap(m, &status);
-    put_status(back, status);
-    _exit(0);
-}
-
-static int start_guarded(struct proc *p, const char *cmd, int in[2],
-                         int out[2], struct mp_err *e)
-{
-    int ctl[2], back[2], saved;
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, saved;
     pid_t pid;
 
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0)
+    p->pid = -1;
+    p->in_fd = -1;
+    p->out_fd = -1;
+    p->pgrp = (flags & PROC_NEW_PGRP) != 0;
+    p->cmd = NULL;
+
+    if (in_fd >= 0)
+        in[0] = in_fd;
+    else if (!(flags & PROC_STDIN_INHERIT) && pipe2(in, O_CLOEXEC) != 0)
         return err_set_errno(e, MP_EOS, errno, _("cannot create a pipe"));
-    if (pipe2(back, O_CLOEXEC) != 0) {
+    if ((flags & PROC_CAPTURE_STDOUT) && pipe2(out, O_CLOEXEC) != 0) {
         saved = errno;
-        close(ctl[0]);
-        close(ctl[1]);
+        if (in[1] >= 0) {
+            close(in[0]);
+            close(in[1]);
+        }
         return err_set_errno(e, MP_EOS, saved, _("cannot create a pipe"));
     }
     fflush(NULL);
     pid = fork();
-    if (pid == 0) {
-        close(ctl[1]);
-        close(back[0]);
-        guardian(in, out, ctl[0], back[1], cmd);
-    }
+    if (pid == 0)
+        child_exec(in[0], out[1], p->pgrp, cmd);
     saved = errno;
-    close(ctl[0]);
-    close(back[1]);
+    if (in[1] >= 0)
+        close(in[0]);   /* ours; a caller's in_fd stays the caller's */
+    if (out[1] >= 0)
+        close(out[1]);
     if (pid < 0) {
-        close(ctl[1]);
-        close(back[0]);
+        if (in[1] >= 0)
+            close(in[1]);
+        if (out[0] >= 0)
+            close(out[0]);
         return err_set_errno(e, MP_EOS, saved, _("cannot fork"));
     }
+    if (p->pgrp)
+        setpgid(pid, pid);  /* both sides: kill(-pid) works at once */
     p->pid = pid;
-    p->ctl_fd = ctl[1];
-    p->back_fd = back[0];
+    p->in_fd = in[1];
+    p->out_fd = out[0];
+    p->cmd = xstrdup(cmd);
     return 0;
 }
 
 int proc_start(struct proc *p, const char *cmd, unsigned flags,
                struct mp_err *e)
 {
-    int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-    pid_t pid;
+    return start(p, cmd, flags, -1, e);
+}
 
-    p->pid = -1;
-    p->in_fd = -1;
-    p->out_fd = -1;
-    p->pgrp = (flags & (PROC_NEW_PGRP | PROC_GUARDIAN)) != 0;
-    p->ctl_fd = -1;
-    p->back_fd = -1;
-    p->cmd = NULL;
-
-    if (pipe2(in, O_CLOEXEC) != 0)
-        return err_set_errno(e, MP_EOS, errno, _("cannot create a pipe"));
-    if ((flags & PROC_CAPTURE_STDOUT) && pipe2(out, O_CLOEXEC) != 0) {
-        int saved = errno;
-        close(in[0]);
-        close(in[1]);
-        return err_set_errno(e, MP_EOS, saved, _("cannot create a pipe"));
-    }
-    if (flags & PROC_GUARDIAN) {
-        if (start_guarded(p, cmd, in, out, e) != 0) {
-            close(in[0]);
-            close(in[1]);
-            if (out[0] >= 0) {
-                close(out[0]);
-                close(out[1]);
-            }
-            return -1;
-        }
-        pid = p->pid;
-    } else {
-        fflush(NULL);
-        pid = fork();
-        if (pid < 0) {
-            int saved = errno;
-            close(in[0]);
-            close(in[1]);
-            if (out[0] >= 0) {
-                close(out[0]);
-                close(out[1]);
-            }
-            return err_set_errno(e, MP_EOS, saved, _("cannot fork"));
-        }
-        if (pid == 0)
-            child_exec(in[0], out[1], p->pgrp, cmd);
-        if (p->pgrp)
-            setpgid(pid, pid);  /* both sides: kill(-pid) works at once */
-    }
-    close(in[0]);
-    if (out[1] >= 0)
-        close(out[1]);
-    p->pid = pid;
-    p->in_fd = in[1];
-    p->out_fd = out[0];
-    p->cmd = xstrdup(cmd);
-    return 0;
+int proc_start_fd(struct proc *p, const char *cmd, unsigned flags, int fd,
+                  struct mp_err *e)
+{
+    return start(p, cmd, flags, fd, e);
 }
 
 int proc_write(struct proc *p, const void *buf, size_t n, struct mp_err *e)
@@ -329,56 +200,43 @@ static void decode(int status, struct proc_status *st)
     }
 }
 
-/* Reads the command's wait status from the guardian and reaps it. */
-static int guard_result(struct proc *p, int *status)
-{
-    size_t got = 0;
-    int gst;
-
-    while (got < sizeof *status) {
-        ssize_t n = read(p->back_fd, (char *)status + got,
-                         sizeof *status - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close_fd(&p->back_fd);
-    reap(p->pid, &gst);
-    p->pid = -1;
-    return got == sizeof *status ? 0 : -1;
-}
-
-static void guard_send(struct proc *p, const void *msg, size_t n)
-{
-    while (send(p->ctl_fd, msg, n, MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
-}
+static bool ended(pid_t pid);
 
 int proc_wait(struct proc *p, struct proc_status *st, struct mp_err *e)
+{
+    return proc_wait_bounded(p, NULL, 0, st, e) < 0 ? -1 : 0;
+}
+
+int proc_wait_bounded(struct proc *p, volatile sig_atomic_t *stop,
+                      int bound_ms, struct proc_status *st, struct mp_err *e)
 {
     int status;
     pid_t r;
 
-    if (p->ctl_fd >= 0) {
-        /* All input is written: now the end-of-file may come. */
-        guard_send(p, "c", 1);
-        close_fd(&p->ctl_fd);
-        close_fd(&p->in_fd);
-        close_fd(&p->out_fd);
-        if (guard_result(p, &status) != 0)
-            return err_set(e, MP_EOS, _("cannot wait for command %s"),
-                           p->cmd ? p->cmd : "");
-        decode(status, st);
-        return 0;
-    }
     close_fd(&p->in_fd);
     close_fd(&p->out_fd);
     if (p->pid < 0)
         return err_set(e, MP_ESOFTWARE, _("no command is running"));
-    while ((r = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR)
+    /* Blocking until a signal interrupts waitpid() (our handlers have no
+     * SA_RESTART); from then on, or when the flag was already set, a poll
+     * every 10 ms up to the bound.  A signal that lands between the test
+     * and waitpid() is seen at the child's end only. */
+    while (!(stop && *stop)
+           && (r = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR)
         ;
+    if (stop && *stop) {
+        long long deadline = monotime_ms() + bound_ms;
+
+        while (!ended(p->pid)) {
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+            if (monotime_ms() >= deadline)
+                return 1;   /* still running: the caller stops it */
+            nanosleep(&ts, NULL);
+        }
+        while ((r = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR)
+            ;
+    }
     if (r < 0) {
         int saved = errno;
         p->pid = -1;
@@ -414,15 +272,6 @@ void proc_kill(struct proc *p, int grace_ms)
 {
     int status, waited = 0;
 
-    if (p->ctl_fd >= 0) {
-        char msg[1 + sizeof grace_ms];
-
-        msg[0] = 'k';
-        memcpy(msg + 1, &grace_ms, sizeof grace_ms);
-        guard_send(p, msg, sizeof msg);
-        close_fd(&p->ctl_fd);
-        guard_result(p, &status);   /* the command is gone now */
-    }
     if (p->pid > 0) {
         send_sig(p, SIGTERM);
         while (!ended(p->pid)) {
@@ -450,10 +299,71 @@ void proc_clear(struct proc *p)
 {
     close_fd(&p->in_fd);
     close_fd(&p->out_fd);
-    close_fd(&p->ctl_fd);
-    close_fd(&p->back_fd);
     free(p->cmd);
     p->cmd = NULL;
+}
+
+int proc_capture(const char *cmd, size_t max, char **out_r, size_t *len_r,
+                 bool *too_long_r, struct proc_status *st, struct mp_err *e)
+{
+    struct proc p;
+    char chunk[4096];
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    ssize_t n;
+    int r;
+
+    *out_r = NULL;
+    *len_r = 0;
+    *too_long_r = false;
+    if (start(&p, cmd, PROC_CAPTURE_STDOUT | PROC_STDIN_INHERIT, -1, e) != 0)
+        return -1;
+    for (;;) {
+        n = read(p.out_fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        /* Read on past the cap so that the command never blocks on a full
+         * pipe; what is beyond it is dropped and reported. */
+        if (len + (size_t)n > max) {
+            *too_long_r = true;
+            continue;
+        }
+        if (len + (size_t)n + 1 > cap) {
+            size_t ncap = cap ? cap : 256;
+            char *nb;
+
+            while (len + (size_t)n + 1 > ncap)
+                ncap *= 2;
+            /* Not realloc(): the old copy is wiped before it is freed. */
+            nb = xmalloc(ncap);
+            if (buf) {
+                memcpy(nb, buf, len);
+                wipe(buf, len);
+                free(buf);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        memcpy(buf + len, chunk, (size_t)n);
+        len += (size_t)n;
+    }
+    wipe(chunk, sizeof chunk);
+    r = proc_wait(&p, st, e);
+    proc_clear(&p);
+    if (r != 0) {
+        if (buf)
+            wipe(buf, len);
+        free(buf);
+        return -1;
+    }
+    if (!buf)
+        buf = xcalloc(1, 1);
+    buf[len] = '\0';
+    *out_r = buf;
+    *len_r = len;
+    return 0;
 }
 
 bool proc_status_ok(const struct proc_status *st)

@@ -1,17 +1,21 @@
-/* Child processes: `sh -c CMD` with its standard input on a pipe (and,
- * optionally, its standard output on another), writes that never raise
- * SIGPIPE, and a decoded exit status.  Used by the filter, the mda delivery
- * and any other command the user configures.
+/* Child processes: the one way mpop runs `sh -c CMD`, with its standard
+ * input on a pipe, on a descriptor of the caller's (a spool file), or
+ * inherited, and optionally its standard output on another pipe; writes
+ * that never raise SIGPIPE, and a decoded exit status.  Used by the
+ * filter, the mda delivery, eval and passwordeval (proc_capture()).
  *
- * Safety rule for MDAs: closing a child's standard input tells it "this is
- * the whole mail", and most MDAs then deliver what they got.  To give up on
- * a mail, call proc_kill(): it stops the child (SIGTERM, then SIGKILL) and
- * reaps it BEFORE closing the pipe, so a fragment is never delivered. */
+ * Safety rule for commands fed through a pipe (the filter): closing a
+ * child's standard input tells it "this is all", so to give up call
+ * proc_kill(): it stops the child (SIGTERM, then SIGKILL) and reaps it
+ * BEFORE closing the pipe.  The mda delivery never feeds a pipe while the
+ * MDA runs: it starts the MDA only with the whole mail at hand
+ * (deliver_mda.c). */
 #ifndef MPOP_PROC_H
 #define MPOP_PROC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -23,44 +27,17 @@ enum proc_flags {
      * commands that need the terminal (a password prompt would stop with
      * SIGTTIN). */
     PROC_NEW_PGRP = 1 << 1,
-    /* The command gets a guardian (implies PROC_NEW_PGRP), so that it
-     * never sees the end of its input unless proc_wait() said so: not
-     * even when this process is killed with SIGKILL.  See below. */
-    PROC_GUARDIAN = 1 << 2
+    /* The child's stdin is ours (a password command may ask on the
+     * terminal); p->in_fd stays -1. */
+    PROC_STDIN_INHERIT = 1 << 2
 };
-
-/* The guardian (PROC_GUARDIAN).  PR_SET_PDEATHSIG alone cannot protect an
- * MDA: when a process dies, the kernel closes its descriptors before it
- * signals its children, so the MDA may read end-of-file (and deliver a
- * fragment) first.  Instead proc_start() forks a small guardian process
- * that forks the command itself and keeps its own copy of the write end
- * of the command's input pipe, so the command cannot see end-of-file while
- * the guardian lives.  The guardian blocks reading a control socket from
- * us:
- *   - proc_wait() sends "c" (all input written): the guardian closes its
- *     copy, we close ours, the command reads end-of-file and ends; the
- *     guardian reaps it and sends us its wait status;
- *   - proc_kill() sends "k" and the grace time: the guardian sends SIGTERM
- *     to the command's process group, then SIGKILL after the grace time,
- *     reaps it, and only then lets its copy go;
- *   - end-of-file on the control socket without a message (we died, even
- *     by SIGKILL, at any instant): the guardian SIGKILLs the whole process
- *     group at once, reaps the command, and only then exits (closing its
- *     copy).  A SIGKILLed process never returns to user space, so the
- *     command cannot act on the end-of-file that follows.
- * The guardian ignores SIGINT, SIGTERM, SIGHUP and SIGPIPE (a ^C on the
- * terminal reaches us, and we decide), and closes every descriptor it
- * does not need. */
 
 struct proc {
     pid_t pid;          /* -1 when no child is running */
     int in_fd;          /* write end of the child's stdin, -1 once closed */
     int out_fd;         /* read end of its stdout, -1 unless captured */
     bool pgrp;          /* PROC_NEW_PGRP was given */
-    int ctl_fd;         /* PROC_GUARDIAN: our end of the control socket;
-                           pid is then the guardian's */
-    int back_fd;        /* PROC_GUARDIAN: the command's status comes here */
-    char *cmd;          /* a copy of the command, for messages */
+    char *cmd;          /* a copy of the command, for messages (owned) */
 };
 
 enum proc_how { PROC_EXITED, PROC_SIGNALED };
@@ -78,6 +55,12 @@ struct proc_status {
 int proc_start(struct proc *p, const char *cmd, unsigned flags,
                struct mp_err *e);
 
+/* The same with the open descriptor fd as the child's stdin (a file, or
+ * the read end of a pipe that already holds all the input): the caller
+ * keeps and closes its own copy; p->in_fd stays -1. */
+int proc_start_fd(struct proc *p, const char *cmd, unsigned flags, int fd,
+                  struct mp_err *e);
+
 /* Writes all n bytes to the child's stdin, retrying on EINTR and short
  * writes.  A child that exited or closed its input gives EPIPE here, never
  * a SIGPIPE for the caller.  Returns 0, or -1 with errno set (EPIPE ...)
@@ -89,6 +72,14 @@ int proc_write(struct proc *p, const void *buf, size_t n, struct mp_err *e);
  * MP_EOS if waitpid failed. */
 int proc_wait(struct proc *p, struct proc_status *st, struct mp_err *e);
 
+/* proc_wait() that keeps an eye on *stop (a signal handler's flag): once
+ * it is set (before or during the wait), the child gets at most bound_ms
+ * more milliseconds to end.  Returns 0 with *st filled, 1 when the bound
+ * passed and the child still runs (stop it with proc_kill()), -1 as
+ * proc_wait().  stop NULL: proc_wait(). */
+int proc_wait_bounded(struct proc *p, volatile sig_atomic_t *stop,
+                      int bound_ms, struct proc_status *st, struct mp_err *e);
+
 /* Stops the child without letting it see the end of its input: SIGTERM (to
  * its process group with PROC_NEW_PGRP), up to grace_ms milliseconds for it
  * to end, then SIGKILL; reaps it; only then closes the pipes.  Safe to call
@@ -97,6 +88,18 @@ void proc_kill(struct proc *p, int grace_ms);
 
 /* Releases what proc_start() allocated (after proc_wait or proc_kill). */
 void proc_clear(struct proc *p);
+
+/* The one way to run a command for its output (eval in the configuration,
+ * passwordeval): `sh -c cmd` with our stdin and stderr (`gpg -d` may ask
+ * on the terminal), its stdout read to the end.  *out_r gets the first
+ * max bytes, NUL-terminated (the caller frees it, and wipes it when it is
+ * a secret), *len_r their count; more output is read and dropped and
+ * *too_long_r set, so the command never blocks on a full pipe.  Copies left
+ * behind by the growing buffer are wiped.  Returns 0 whatever the exit
+ * status (*st: the caller judges it), -1 with MP_EOS when the command
+ * cannot be started or waited for. */
+int proc_capture(const char *cmd, size_t max, char **out_r, size_t *len_r,
+                 bool *too_long_r, struct proc_status *st, struct mp_err *e);
 
 /* true for an exit with code 0. */
 bool proc_status_ok(const struct proc_status *st);

@@ -412,7 +412,7 @@ static int proceed(struct retr *r, struct mp_err *e)
     failpoint();
     /* A DELIVER_ANNOUNCES backend records its token itself (announce()),
      * before its first byte reaches the destination. */
-    if (!(deliver_get_ops(r->d)->flags & DELIVER_ANNOUNCES)
+    if (!(deliver_flags(r->d) & DELIVER_ANNOUNCES)
         && journal_token(r, m, e) < 0)
         return -1;
     if (r->hdr.len > 0) {

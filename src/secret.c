@@ -15,6 +15,7 @@
 #include "keyring.h"
 #include "netrc.h"
 #include "paths.h"
+#include "proc.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -71,81 +72,26 @@ static void strip_line_ends(char *s, size_t *len)
         s[--*len] = '\0';
 }
 
-static int wait_child(pid_t pid, int *status)
-{
-    while (waitpid(pid, status, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    return 0;
-}
-
 int secret_eval(const char *cmd, char **out_r, struct mp_err *e)
 {
-    char chunk[4096];
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    bool too_long = false;
-    int fds[2], status;
-    pid_t pid;
-    ssize_t n;
+    struct proc_status st;
+    char *buf;
+    size_t len;
+    bool too_long;
 
     *out_r = NULL;
-    if (pipe(fds) < 0)
-        return err_set_errno(e, MP_EOS, errno, _("cannot create a pipe"));
-    pid = fork();
-    if (pid < 0) {
-        int saved = errno;
-
-        close(fds[0]);
-        close(fds[1]);
-        return err_set_errno(e, MP_EOS, saved, _("cannot fork"));
-    }
-    if (pid == 0) {
-        /* stdin and stderr stay: a command like `gpg -d` may need them. */
-        signal(SIGPIPE, SIG_DFL);
-        close(fds[0]);
-        if (fds[1] != STDOUT_FILENO) {
-            if (dup2(fds[1], STDOUT_FILENO) < 0)
-                _exit(127);
-            close(fds[1]);
-        }
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    for (;;) {
-        n = read(fds[0], chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        /* Keep reading past the cap so the child never blocks on a full
-         * pipe; what is beyond it is dropped and reported. */
-        if (len + (size_t)n > SECRET_EVAL_MAX)
-            too_long = true;
-        else
-            grow_append(&buf, &len, &cap, chunk, (size_t)n);
-    }
-    wipe(chunk, sizeof chunk);
-    close(fds[0]);
-    if (wait_child(pid, &status) < 0) {
+    if (proc_capture(cmd, SECRET_EVAL_MAX, &buf, &len, &too_long, &st,
+                     e) != 0)
+        return -1;
+    if (!proc_status_ok(&st)) {
         xfree_secret(&buf);
-        return err_set_errno(e, MP_EOS, errno,
-                             _("cannot wait for passwordeval command '%s'"),
-                             cmd);
-    }
-    if (WIFSIGNALED(status)) {
-        xfree_secret(&buf);
-        return err_set(e, MP_ECONFIG,
-                       _("passwordeval command '%s' was killed by signal "
-                         "%d"), cmd, WTERMSIG(status));
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-        xfree_secret(&buf);
+        if (st.how == PROC_SIGNALED)
+            return err_set(e, MP_ECONFIG,
+                           _("passwordeval command '%s' was killed by "
+                             "signal %d"), cmd, st.code);
         return err_set(e, MP_ECONFIG,
                        _("passwordeval command '%s' failed with exit code "
-                         "%d"), cmd, WEXITSTATUS(status));
+                         "%d"), cmd, st.code);
     }
     if (too_long) {
         xfree_secret(&buf);
@@ -153,7 +99,8 @@ int secret_eval(const char *cmd, char **out_r, struct mp_err *e)
                        _("passwordeval command '%s' printed more than %d "
                          "bytes"), cmd, SECRET_EVAL_MAX);
     }
-    if (!buf) {
+    if (len == 0) {
+        free(buf);
         return err_set(e, MP_ECONFIG,
                        _("passwordeval command '%s' printed nothing"), cmd);
     }

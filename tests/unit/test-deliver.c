@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver.h"
+#include "deliver_backend.h"
 #include "tap.h"
 
 static char tmp[] = "/tmp/test-deliver.XXXXXX";

@@ -10,6 +10,7 @@
 
 #include "deliver_backend.h"
 #include "durable.h"
+#include "envelope.h"
 #include "gettext.h"
 #include "xalloc.h"
 
@@ -164,6 +165,138 @@ int deliver_write_fd(int fd, const char *p, size_t n, const char *what,
         n -= (size_t)w;
     }
     return 0;
+}
+
+/* ---- the delivery stream ---- */
+
+void deliver_stream_init(struct deliver_stream *s, struct deliver *d,
+                         const struct deliver_stream_hooks *h)
+{
+    memset(s, 0, sizeof *s);
+    s->d = d;
+    s->h = h;
+    buf_init(&s->hdr, DELIVER_HEADER_MAX);
+}
+
+void deliver_stream_clear(struct deliver_stream *s)
+{
+    if (!s)
+        return;
+    deliver_stream_abort(s);
+    buf_clear(&s->hdr);
+}
+
+/* The header block is at hand: ask the caller, find the sender, open the
+ * destination and write what was held. */
+static int stream_open(struct deliver_stream *s, long long size,
+                       struct mp_err *e)
+{
+    const struct deliver_stream_hooks *h = s->h;
+    struct deliver_msg_info info;
+    const char *hdr = s->hdr.data ? s->hdr.data : "";
+    int r;
+
+    s->hold = false;
+    memset(&info, 0, sizeof info);
+    info.size = size;
+    if (h && h->ready) {
+        r = h->ready(h->arg, hdr, s->hdr.len, &info, e);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            s->dropped = true;
+            return 0;
+        }
+    }
+    if (!info.envelope_from && deliver_needs_from(s->d)) {
+        size_t hl = envelope_header_len(hdr, s->hdr.len);
+
+        envelope_from(hdr, hl ? hl : s->hdr.len, s->from, sizeof s->from);
+        info.envelope_from = s->from;
+    }
+    if (deliver_open(s->d, &info, e) < 0)
+        return -1;
+    s->opened = true;
+    if (h && h->opened && h->opened(h->arg, e) < 0)
+        return -1;
+    if (s->hdr.len > 0) {
+        if (deliver_write(s->d, s->hdr.data, s->hdr.len, e) < 0)
+            return -1;
+        if (h && h->wrote)
+            h->wrote(h->arg);
+    }
+    return 0;
+}
+
+int deliver_stream_begin(struct deliver_stream *s, bool want_hdr,
+                         long long size, struct mp_err *e)
+{
+    buf_reset(&s->hdr);
+    s->opened = false;
+    s->dropped = false;
+    s->bytes = 0;
+    s->hold = want_hdr || deliver_needs_from(s->d);
+    /* ready() may use info.size: keep it for stream_open(). */
+    s->size = size;
+    return s->hold ? 0 : stream_open(s, size, e);
+}
+
+int deliver_stream_data(struct deliver_stream *s, const char *p, size_t n,
+                        struct mp_err *e)
+{
+    s->bytes += (long long)n;
+    if (s->dropped)
+        return 0;
+    if (s->hold) {
+        size_t room = DELIVER_HEADER_MAX - s->hdr.len;
+        size_t k = n < room ? n : room;
+
+        buf_append(&s->hdr, p, k);
+        p += k;
+        n -= k;
+        if (s->hdr.len < DELIVER_HEADER_MAX
+            && envelope_header_len(s->hdr.data, s->hdr.len) == 0)
+            return 0;
+        if (stream_open(s, s->size, e) < 0)
+            return -1;
+        if (s->dropped)
+            return 0;
+    }
+    if (n > 0) {
+        if (deliver_write(s->d, p, n, e) < 0)
+            return -1;
+        if (s->h && s->h->wrote)
+            s->h->wrote(s->h->arg);
+    }
+    return 0;
+}
+
+int deliver_stream_end(struct deliver_stream *s, unsigned cflags,
+                       bool *dropped_r, struct mp_err *e)
+{
+    *dropped_r = false;
+    if (s->hold && stream_open(s, s->size, e) < 0)
+        return -1;
+    if (s->dropped) {
+        *dropped_r = true;
+        return 0;
+    }
+    if (deliver_finish(s->d, cflags, e) < 0)
+        return -1;
+    if (s->h && s->h->finished && s->h->finished(s->h->arg, e) < 0)
+        return -1;
+    if (deliver_commit(s->d, cflags, e) < 0)
+        return -1;
+    s->opened = false;
+    return 0;
+}
+
+void deliver_stream_abort(struct deliver_stream *s)
+{
+    if (s->opened)
+        deliver_abort(s->d);
+    s->opened = false;
+    s->hold = false;
 }
 
 /* ---- line ends and MBOXRD quoting ---- */

@@ -49,6 +49,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "buf.h"
+#include "envelope.h"
 #include "err.h"
 
 enum deliver_flags {
@@ -155,5 +157,67 @@ int deliver_sync(struct deliver *d, struct mp_err *e);
 /* Aborts an open mail, then frees.  NULL-safe; sets *dp to NULL.  Mails
  * committed with DEFER and not synced stay delivered but not durable. */
 void deliver_free(struct deliver **dp);
+
+/* ---- the delivery stream ---------------------------------------------
+ * The one sequence every front end (retrieval, --mda, --movemail) uses to
+ * deliver a mail that arrives in chunks: hold the header block when the
+ * destination needs the envelope sender (deliver_needs_from()) or the
+ * caller wants to see the header first (a filter), find the sender, open
+ * the destination, write what was held, stream the rest, then finish and
+ * commit, or abort.  At most DELIVER_HEADER_MAX bytes are held: a longer
+ * header block is searched only in its first part (the envelope sender is
+ * near the top anyway), so memory stays flat whatever the mail size. */
+#define DELIVER_HEADER_MAX (256 * 1024)
+
+/* What the caller adds to the sequence; every member may be NULL.  Each
+ * hook returning int returns 0, or -1 with e set (the mail is aborted). */
+struct deliver_stream_hooks {
+    /* The header block is at hand (hdr[0..len), maybe cut at
+     * DELIVER_HEADER_MAX; all of a mail shorter than its header block):
+     * fill in info (received, announce ...; envelope_from when it is not
+     * the header's), or return 1 to drop this mail unopened. */
+    int (*ready)(void *arg, const char *hdr, size_t len,
+                 struct deliver_msg_info *info, struct mp_err *e);
+    int (*opened)(void *arg, struct mp_err *e);   /* after deliver_open() */
+    void (*wrote)(void *arg);       /* after each deliver_write() */
+    /* After deliver_finish(), before deliver_commit(). */
+    int (*finished)(void *arg, struct mp_err *e);
+    void *arg;
+};
+
+struct deliver_stream {
+    struct deliver *d;                      /* borrowed */
+    const struct deliver_stream_hooks *h;   /* borrowed; NULL: none */
+    struct buf hdr;         /* the held header block */
+    char from[ENVELOPE_FROM_MAX];   /* the envelope sender */
+    bool hold;              /* still holding */
+    bool opened;            /* deliver_open() done for this mail */
+    bool dropped;           /* ready() said 1 */
+    long long bytes;        /* bytes given to deliver_stream_data() */
+    long long size;         /* the size given to deliver_stream_begin() */
+};
+
+/* d and h are borrowed for the stream's life. */
+void deliver_stream_init(struct deliver_stream *s, struct deliver *d,
+                         const struct deliver_stream_hooks *h);
+/* Aborts an open mail and frees the held bytes.  NULL-safe. */
+void deliver_stream_clear(struct deliver_stream *s);
+/* Starts a mail of `size` bytes (-1: unknown, for info.size).  want_hdr:
+ * the caller's ready() needs the header block even when the destination
+ * does not.  Without either reason to hold, the destination is opened
+ * now. */
+int deliver_stream_begin(struct deliver_stream *s, bool want_hdr,
+                         long long size, struct mp_err *e);
+int deliver_stream_data(struct deliver_stream *s, const char *p, size_t n,
+                        struct mp_err *e);
+/* Completes the mail: opens the destination if the mail ended inside its
+ * header block, finishes and commits it with cflags (deliver_commit()).
+ * *dropped_r: ready() dropped it (nothing was delivered, 0 returned).  On
+ * failure call deliver_stream_abort(). */
+int deliver_stream_end(struct deliver_stream *s, unsigned cflags,
+                       bool *dropped_r, struct mp_err *e);
+/* Nothing of the mail remains anywhere (deliver_abort()).  No-op when no
+ * mail is open. */
+void deliver_stream_abort(struct deliver_stream *s);
 
 #endif

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "deliver.h"
 #include "envelope.h"
 #include "gettext.h"
@@ -38,22 +37,31 @@ static ssize_t read_some(int fd, char *p, size_t n, struct mp_err *e)
     }
 }
 
+/* The sender given with --mda=FROM, sanitised. */
+static int given_from(void *arg, const char *hdr, size_t len,
+                      struct deliver_msg_info *info, struct mp_err *e)
+{
+    (void)hdr;
+    (void)len;
+    (void)e;
+    info->envelope_from = arg;
+    return 0;
+}
+
 int mdamode_run(const struct account *a, const char *from, int fd,
                 struct mp_err *e)
 {
     const char *name = account_delivery_name(a->delivery);
     const struct deliver_ops *ops = name ? deliver_lookup(name) : NULL;
+    struct deliver_stream_hooks hooks;
+    struct deliver_stream st;
     struct deliver *d = NULL;
-    struct deliver_msg_info info;
     char fromb[ENVELOPE_FROM_MAX];
-    struct buf hdr;
     char *chunk = NULL;
-    size_t hl = 0;
-    bool eof = false;
+    bool dropped;
     ssize_t r;
     int rc = -1;
 
-    buf_init(&hdr, MDAMODE_HEADER_MAX + CHUNK);
     if (!ops || !a->delivery_args || !*a->delivery_args) {
         if (a->conffile)
             return err_set(e, MP_ECONFIG,
@@ -65,30 +73,7 @@ int mdamode_run(const struct account *a, const char *from, int fd,
     }
     if (deliver_new(ops, a->delivery_args, &d, e) < 0)
         return -1;
-
-    /* Hold the header block (or its first MDAMODE_HEADER_MAX bytes) to
-     * find the sender before the destination is opened. */
-    chunk = xmalloc(CHUNK);
-    while (hdr.len < MDAMODE_HEADER_MAX) {
-        r = read_some(fd, chunk, CHUNK, e);
-        if (r < 0)
-            goto out;
-        if (r == 0) {
-            eof = true;
-            break;
-        }
-        buf_append(&hdr, chunk, (size_t)r);
-        hl = envelope_header_len(hdr.data, hdr.len);
-        if (hl > 0)
-            break;
-    }
-    if (hdr.len == 0) {
-        err_set(e, MP_EDATA, _("no mail on standard input: nothing was "
-                               "delivered"));
-        goto out;
-    }
-
-    memset(&info, 0, sizeof info);
+    memset(&hooks, 0, sizeof hooks);
     if (from) {
         size_t n = strlen(from);
 
@@ -97,42 +82,42 @@ int mdamode_run(const struct account *a, const char *from, int fd,
         memcpy(fromb, from, n);
         fromb[n] = '\0';
         envelope_sanitize(fromb, n);
-    } else {
-        envelope_from(hdr.data, hl ? hl : hdr.len, fromb, sizeof fromb);
+        hooks.ready = given_from;
+        hooks.arg = fromb;
     }
-    info.envelope_from = fromb;
-    info.received = NULL;
-    info.size = -1;
-    if (deliver_open(d, &info, e) < 0)
-        goto abort;
-    if (deliver_write(d, hdr.data, hdr.len, e) < 0)
-        goto abort;
-    while (!eof) {
+    deliver_stream_init(&st, d, &hooks);
+    /* No Received header: the mail did not come over POP3. */
+    if (deliver_stream_begin(&st, false, -1, e) < 0)
+        goto out;
+    chunk = xmalloc(CHUNK);
+    for (;;) {
         r = read_some(fd, chunk, CHUNK, e);
         if (r < 0)
-            goto abort;
+            goto out;
         if (r == 0)
             break;
-        if (deliver_write(d, chunk, (size_t)r, e) < 0)
-            goto abort;
+        if (deliver_stream_data(&st, chunk, (size_t)r, e) < 0)
+            goto out;
+    }
+    if (st.bytes == 0) {
+        err_set(e, MP_EDATA, _("no mail on standard input: nothing was "
+                               "delivered"));
+        goto out;
     }
     /* A signal that came while the last bytes were written still stops
      * the delivery: the user asked us not to finish. */
     if (transport_interrupted) {
         err_set(e, MP_ESIGNAL,
                 _("interrupted by a signal; nothing was delivered"));
-        goto abort;
+        goto out;
     }
-    if (deliver_commit(d, 0, e) < 0)
-        goto abort;
+    if (deliver_stream_end(&st, 0, &dropped, e) < 0)
+        goto out;
     rc = 0;
-    goto out;
 
-abort:
-    deliver_abort(d);
 out:
+    deliver_stream_clear(&st);
     deliver_free(&d);
-    buf_clear(&hdr);
     free(chunk);
     return rc;
 }

@@ -5,7 +5,8 @@
  *
  * The envelope sender (%F of `delivery mda`, the mbox From_ line) is FROM
  * when given, sanitised like an address from a header; otherwise it is
- * found in the mail's header (envelope.h).  No Received header is added:
+ * found in the mail's header (envelope.h; the first DELIVER_HEADER_MAX
+ * bytes of the header block).  No Received header is added:
  * the mail did not come over POP3.  The mail is committed durably (fsync)
  * before the function returns 0; on any error nothing partial remains in
  * the destination (see deliver_abort()). */
@@ -14,10 +15,6 @@
 
 #include "account.h"
 #include "err.h"
-
-/* The most header bytes held before delivery starts: a header block
- * longer than this is searched for the sender only in its first part. */
-#define MDAMODE_HEADER_MAX (1024 * 1024)
 
 /* Reads the mail from fd until end of file and delivers it with a's
  * delivery method.  Returns 0, or -1 with e set: MP_ECONFIG (the account

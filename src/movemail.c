@@ -20,9 +20,6 @@
 #include "strparse.h"
 #include "xalloc.h"
 
-/* The header block kept for the envelope sender of the From_ line. */
-#define HDR_MAX (256 * 1024)
-
 bool movemail_invoked(int argc, char **argv)
 {
     const char *base;
@@ -314,30 +311,8 @@ void movemail_source_clear(struct movemail_source *s)
 struct mm {
     struct session ses;
     struct deliver *d;
-    struct buf hdr;
-    bool opened;
-    bool failed_open;
-    long long size;
+    struct deliver_stream st;
 };
-
-static int mm_open(struct mm *m, struct mp_err *e)
-{
-    struct deliver_msg_info info;
-    char from[ENVELOPE_FROM_MAX];
-    size_t hl = envelope_header_len(m->hdr.data, m->hdr.len);
-
-    envelope_from(m->hdr.data ? m->hdr.data : "", hl ? hl : m->hdr.len,
-                  from, sizeof from);
-    memset(&info, 0, sizeof info);
-    info.envelope_from = from;
-    info.size = m->size;
-    if (deliver_open(m->d, &info, e) < 0)
-        return -1;
-    m->opened = true;
-    if (m->hdr.len > 0 && deliver_write(m->d, m->hdr.data, m->hdr.len, e) < 0)
-        return -1;
-    return 0;
-}
 
 static int mm_begin(void *ctx, unsigned long msn, long long size,
                     struct mp_err *e)
@@ -345,49 +320,29 @@ static int mm_begin(void *ctx, unsigned long msn, long long size,
     struct mm *m = ctx;
 
     (void)msn;
-    (void)e;
-    buf_reset(&m->hdr);
-    m->opened = false;
-    m->size = size;
-    return 0;
+    return deliver_stream_begin(&m->st, false, size, e);
 }
 
 static int mm_data(void *ctx, const char *p, size_t n, struct mp_err *e)
 {
     struct mm *m = ctx;
 
-    if (!m->opened) {
-        size_t room = HDR_MAX - m->hdr.len;
-        size_t k = n < room ? n : room;
-
-        buf_append(&m->hdr, p, k);
-        p += k;
-        n -= k;
-        if (m->hdr.len < HDR_MAX
-            && envelope_header_len(m->hdr.data, m->hdr.len) == 0)
-            return 0;
-        if (mm_open(m, e) < 0)
-            return -1;
-    }
-    return n > 0 ? deliver_write(m->d, p, n, e) : 0;
+    return deliver_stream_data(&m->st, p, n, e);
 }
 
 static int mm_end(void *ctx, struct mp_err *e)
 {
     struct mm *m = ctx;
+    bool dropped;
 
-    if (!m->opened && mm_open(m, e) < 0)
-        return -1;
-    m->opened = false;
-    return deliver_commit(m->d, DELIVER_COMMIT_DEFER, e);
+    return deliver_stream_end(&m->st, DELIVER_COMMIT_DEFER, &dropped, e);
 }
 
 static void mm_abort(void *ctx)
 {
     struct mm *m = ctx;
 
-    deliver_abort(m->d);
-    m->opened = false;
+    deliver_stream_abort(&m->st);
 }
 
 static int mm_reply(void *ctx, const struct pop3_job *job,
@@ -500,7 +455,6 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
     int rc = -1;
 
     memset(&m, 0, sizeof m);
-    buf_init(&m.hdr, HDR_MAX);
     err_init(&e2);
     sink.ctx = &m;
     if (movemail_parse_source(o->source, getenv("MAILHOST"), o->tls, &s,
@@ -510,6 +464,7 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
         goto out;
     if (deliver_new(deliver_lookup("mbox"), o->dest, &m.d, e) < 0)
         goto out;
+    deliver_stream_init(&m.st, m.d, NULL);
     if (session_open(&m.ses, a, SESSION_AUTH, e) < 0)
         goto out;
     ses_open = true;
@@ -554,9 +509,9 @@ out:
         session_close(&m.ses, false, &e2);
     if (rc < 0 && m.d)
         deliver_sync(m.d, &e2);     /* keep what arrived */
+    deliver_stream_clear(&m.st);
     deliver_free(&m.d);
     free(sizes);
-    buf_clear(&m.hdr);
     account_free(&a);
     movemail_source_clear(&s);
     return rc;

@@ -111,10 +111,6 @@
 #include "uidls.h"
 #include "xalloc.h"
 
-/* The header block kept for %F, the filter and TOP replies.  Real header
- * blocks are a few KiB; a bigger one is cut here (the envelope sender is
- * near the top anyway). */
-#define HDR_MAX (256 * 1024)
 /* Mails up to this size are fetched whole and filtered locally: one RETR
  * is cheaper than TOP plus RETR for them. */
 #define LOCAL_FILTER_MAX (16 * 1024)
@@ -149,7 +145,7 @@ struct retr {
     struct session ses;
     bool ses_open;
     struct deliver *d;
-    bool needs_from;
+    struct deliver_stream_hooks hooks;
     struct uidls *u;
     struct uidls_list *list;
     char *jpath;            /* the journal beside the UIDLs file */
@@ -172,9 +168,10 @@ struct retr {
     /* The mail being received (replies come in order: one at a time). */
     unsigned long cur;      /* msn */
     char last_tok[DELIVER_TOKEN_SZ];    /* the mail's last token recorded */
-    struct buf hdr;
-    bool opened;
+    struct deliver_stream st;
+    struct buf hdr;         /* a TOP reply */
     bool shown;             /* mail_begin was reported */
+    bool ending;            /* in sink_end() */
     long long size;         /* the size sink_begin was given */
     long long done;
 };
@@ -338,6 +335,8 @@ static int announce(void *arg, const char *token, struct mp_err *e)
     return journal_record(r, &r->m[r->cur - 1], token, e);
 }
 
+/* ---- the delivery stream's hooks (deliver.h) ---- */
+
 /* The "retrieving" line of the mail being received, once its delivery is
  * open: as in mpop 1.4.18, a mail the filter skips or deletes shows only
  * its decision line, and a delivery that cannot be opened only its error. */
@@ -352,40 +351,39 @@ static void show_begin(struct retr *r)
         r->ev->mail_progress(r->ev->ctx, r->done, r->size);
 }
 
-/* The header block is complete (or as complete as it gets): run the local
- * filter if any, then open the delivery and write the buffered bytes. */
-static int proceed(struct retr *r, struct mp_err *e)
+/* Received whole: 100%, even if the delivery fails now. */
+static void show_complete(struct retr *r)
 {
+    if (r->ev->mail_progress)
+        r->ev->mail_progress(r->ev->ctx, r->size > 0 ? r->size : 1,
+                             r->size > 0 ? r->size : 1);
+}
+
+/* The header block is at hand: the local filter if any, then what the
+ * destination is told about the mail. */
+static int st_ready(void *arg, const char *hdr, size_t len,
+                    struct deliver_msg_info *info, struct mp_err *e)
+{
+    struct retr *r = arg;
     struct mail *m = &r->m[r->cur - 1];
-    struct deliver_msg_info info;
-    struct envelope_received rcv;
-    char from[ENVELOPE_FROM_MAX];
-    size_t hl;
-    int rc;
 
     if (m->filter_local) {
         enum filter_result res;
 
-        if (run_filter(r, r->cur, r->hdr.data ? r->hdr.data : "",
-                       r->hdr.len, &res, e) < 0)
+        if (run_filter(r, r->cur, hdr, len, &res, e) < 0)
             return -1;
         apply_filter(r, r->cur, res);
         if (res != FILTER_RETRIEVE) {
             m->discard = true;
-            return 0;
+            return 1;
         }
-    }
-    memset(&info, 0, sizeof info);
-    if (r->needs_from) {
-        hl = envelope_header_len(r->hdr.data, r->hdr.len);
-        envelope_from(r->hdr.data ? r->hdr.data : "", hl ? hl : r->hdr.len,
-                      from, sizeof from);
-        info.envelope_from = from;
     }
     if (r->a->received_header) {
         time_t now = time(NULL);
 
         if (!r->received || now != r->received_at) {
+            struct envelope_received rcv;
+
             memset(&rcv, 0, sizeof rcv);
             rcv.server_host = r->a->host ? r->a->host : r->a->socket_name;
             rcv.server_name = r->ses.server_name[0] ? r->ses.server_name
@@ -398,30 +396,45 @@ static int proceed(struct retr *r, struct mp_err *e)
             r->received = envelope_received(&rcv);
             r->received_at = now;
         }
-        info.received = r->received;
+        info->received = r->received;
     }
-    info.size = m->size;
-    info.announce = announce;
-    info.announce_arg = r;
+    info->announce = announce;
+    info->announce_arg = r;
     r->last_tok[0] = '\0';
-    rc = deliver_open(r->d, &info, e);
-    if (rc < 0)
-        return -1;
-    r->opened = true;
+    return 0;
+}
+
+static int st_opened(void *arg, struct mp_err *e)
+{
+    struct retr *r = arg;
+
     show_begin(r);
+    if (r->ending)
+        show_complete(r);
     failpoint();
     /* A DELIVER_ANNOUNCES backend records its token itself (announce()),
      * before its first byte reaches the destination. */
     if (!(deliver_flags(r->d) & DELIVER_ANNOUNCES)
-        && journal_token(r, m, e) < 0)
+        && journal_token(r, &r->m[r->cur - 1], e) < 0)
         return -1;
-    if (r->hdr.len > 0) {
-        if (deliver_write(r->d, r->hdr.data, r->hdr.len, e) < 0)
-            return -1;
-        failpoint();
-    }
     return 0;
 }
+
+static void st_wrote(void *arg)
+{
+    (void)arg;
+    failpoint();
+}
+
+static int st_finished(void *arg, struct mp_err *e)
+{
+    struct retr *r = arg;
+
+    failpoint();
+    return journal_token(r, &r->m[r->cur - 1], e);
+}
+
+/* ---- the RETR sink ---- */
 
 static int sink_begin(void *ctx, unsigned long msn, long long size,
                       struct mp_err *e)
@@ -430,21 +443,17 @@ static int sink_begin(void *ctx, unsigned long msn, long long size,
     struct mail *m = &r->m[msn - 1];
 
     r->cur = msn;
-    r->opened = false;
     r->done = 0;
     r->shown = false;
+    r->ending = false;
     r->size = size;
-    buf_reset(&r->hdr);
     m->discard = false;
-    if (!r->needs_from && !m->filter_local)
-        return proceed(r, e);
-    return 0;
+    return deliver_stream_begin(&r->st, m->filter_local, m->size, e);
 }
 
 static int sink_data(void *ctx, const char *p, size_t n, struct mp_err *e)
 {
     struct retr *r = ctx;
-    struct mail *m = &r->m[r->cur - 1];
 
     r->done += (long long)n;
     /* 100% only once the mail is complete (our count has LF line ends,
@@ -452,60 +461,26 @@ static int sink_data(void *ctx, const char *p, size_t n, struct mp_err *e)
     if (r->shown && r->ev->mail_progress)
         r->ev->mail_progress(r->ev->ctx, r->size > 0 && r->done >= r->size
                              ? r->size - 1 : r->done, r->size);
-    if (m->discard)
-        return 0;
-    if (!r->opened) {
-        size_t room = HDR_MAX - r->hdr.len;
-        size_t k = n < room ? n : room;
-
-        buf_append(&r->hdr, p, k);
-        p += k;
-        n -= k;
-        if (r->hdr.len < HDR_MAX
-            && envelope_header_len(r->hdr.data, r->hdr.len) == 0)
-            return 0;
-        if (proceed(r, e) < 0)
-            return -1;
-        if (m->discard)
-            return 0;
-    }
-    if (n > 0) {
-        if (deliver_write(r->d, p, n, e) < 0)
-            return -1;
-        failpoint();
-    }
-    return 0;
+    return deliver_stream_data(&r->st, p, n, e);
 }
 
 static int sink_end(void *ctx, struct mp_err *e)
 {
     struct retr *r = ctx;
     struct mail *m = &r->m[r->cur - 1];
+    bool dropped;
 
-    if (!r->opened && !m->discard && proceed(r, e) < 0)
+    r->ending = true;
+    if (r->shown)
+        show_complete(r);
+    if (deliver_stream_end(&r->st, DELIVER_COMMIT_DEFER, &dropped, e) < 0)
         return -1;
-    if (!m->discard) {
-        bool tok;
-
-        /* Received whole: 100%, even if the delivery fails now. */
-        if (r->ev->mail_progress)
-            r->ev->mail_progress(r->ev->ctx, r->size > 0 ? r->size : 1,
-                                 r->size > 0 ? r->size : 1);
-
-        if (deliver_finish(r->d, DELIVER_COMMIT_DEFER, e) < 0)
-            return -1;
-        failpoint();
-        tok = deliver_token(r->d) != NULL;
-        if (journal_token(r, m, e) < 0)
-            return -1;
-        if (deliver_commit(r->d, DELIVER_COMMIT_DEFER, e) < 0)
-            return -1;
-        r->opened = false;
+    if (!dropped) {
         m->delivered = true;
         failpoint();
         /* Without a token (mda) the delivery counts from this record on,
          * even if we are killed before the batch's UIDLs save. */
-        if (!tok && r->want_j && m->uid) {
+        if (!deliver_token(r->d) && r->want_j && m->uid) {
             if (journal_ready(r, e) < 0
                 || journal_append(r->j, JOURNAL_DELIVERED, r->list->host,
                                r->list->user, m->uid, m->first_seen, NULL,
@@ -524,8 +499,7 @@ static void sink_abort(void *ctx)
 {
     struct retr *r = ctx;
 
-    deliver_abort(r->d);
-    r->opened = false;
+    deliver_stream_abort(&r->st);
     if (r->shown && r->ev->mail_end)
         r->ev->mail_end(r->ev->ctx, false);
     r->shown = false;
@@ -546,7 +520,7 @@ static int top_begin(void *ctx, unsigned long msn, long long size,
 static int top_data(void *ctx, const char *p, size_t n, struct mp_err *e)
 {
     struct retr *r = ctx;
-    size_t room = HDR_MAX - r->hdr.len;
+    size_t room = DELIVER_HEADER_MAX - r->hdr.len;
 
     buf_append(&r->hdr, p, n < room ? n : room);
     return 0;
@@ -708,9 +682,16 @@ static int open_delivery(struct retr *r, struct mp_err *e)
     if (!ops)
         return err_set(e, MP_ECONFIG, _("account %s: no delivery "
                                         "information"), r->a->id);
+    static const struct deliver_stream_hooks hooks = {
+        .ready = st_ready, .opened = st_opened, .wrote = st_wrote,
+        .finished = st_finished,
+    };
+
     if (deliver_new(ops, r->a->delivery_args, &r->d, e) < 0)
         return -1;
-    r->needs_from = deliver_needs_from(r->d);
+    r->hooks = hooks;
+    r->hooks.arg = r;
+    deliver_stream_init(&r->st, r->d, &r->hooks);
     return 0;
 }
 
@@ -965,6 +946,7 @@ static void retr_clear(struct retr *r)
     free(r->sizes);
     if (r->uids)
         pop3_uids_free(&r->uids, r->n);
+    deliver_stream_clear(&r->st);
     deliver_free(&r->d);
     journal_close(&r->j);
     free(r->jpath);
@@ -987,7 +969,7 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     r.a = a;
     r.ev = ev ? ev : &none;
     r.now = test_now();
-    buf_init(&r.hdr, HDR_MAX);
+    buf_init(&r.hdr, DELIVER_HEADER_MAX);
     failpoint_init();
     err_init(&e2);
 

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     len = size - 1;
     /* Full size, or a small one that truncates. */
     outsz = data[0] & 0x80 ? (size_t)(data[0] & 0x3f) : sizeof out;
-    flags = data[0] & 7u;
+    flags = data[0] & 0xfu;
 
     log_quote(out, outsz, p, len);
     if (outsz > 0) {
@@ -88,13 +88,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < b.len; i++) {
                 unsigned char c = (unsigned char)b.data[i];
 
-                FUZZ_CHECK(c >= 0x20 || ((flags & LOG_QUOTE_MESSAGE)
-                                         && (c == '\n' || c == '\t')));
+                FUZZ_CHECK(c >= 0x20
+                           || ((flags & LOG_QUOTE_MESSAGE) && c == '\t')
+                           || ((flags & LOG_QUOTE_KEEP_LF) && c == '\n'));
                 FUZZ_CHECK(c != 0x7f && (c < 0x80 || c >= 0xa0));
             }
         } else {
-            FUZZ_CHECK(fuzz_terminal_safe(b.data, b.len,
-                                          !!(flags & LOG_QUOTE_MESSAGE)));
+            FUZZ_CHECK(fuzz_terminal_safe(b.data, b.len, !!(flags
+                       & (LOG_QUOTE_MESSAGE | LOG_QUOTE_KEEP_LF))));
         }
         if (flags == 0)
             FUZZ_CHECK(b.len <= sizeof out && memcmp(b.data, out,

@@ -54,7 +54,8 @@ static void vprint_safe(FILE *f, const char *fmt, va_list ap)
     }
     buf_init(&b, (size_t)n * 4 + 1);
     log_quote_buf(&b, text, (size_t)n,
-                  LOG_QUOTE_MESSAGE | (utf8 ? 0 : LOG_QUOTE_8BIT));
+                  LOG_QUOTE_MESSAGE | LOG_QUOTE_KEEP_LF
+                  | (utf8 ? 0 : LOG_QUOTE_8BIT));
     if (b.len)
         fwrite(b.data, 1, b.len, f);
     buf_clear(&b);
@@ -149,8 +150,8 @@ static size_t quote_one(const unsigned char *p, size_t len, unsigned flags,
     unsigned char ch = p[0];
     size_t u;
 
-    if ((ch == '\n' || ch == '\\' || ch == '\t')
-        && (flags & LOG_QUOTE_MESSAGE)) {
+    if (((ch == '\\' || ch == '\t') && (flags & LOG_QUOTE_MESSAGE))
+        || (ch == '\n' && (flags & LOG_QUOTE_KEEP_LF))) {
         tmp[0] = (char)ch;
         *n_r = 1;
         return 1;

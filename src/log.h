@@ -48,9 +48,11 @@ enum log_quote_flag {
     /* '"' becomes \" too (runlog.c's quoted key=value values). */
     LOG_QUOTE_DQUOTE = 1u << 0,
     /* Our own message text (a translated format with its arguments filled
-     * in): LF and backslash stay as they are, so only what is dangerous
-     * changes.  log_error() and log_debug() pass their text through this. */
+     * in): TAB and backslash stay as they are, so only what is dangerous
+     * changes (logfile.c's lines). */
     LOG_QUOTE_MESSAGE = 1u << 1,
+    /* LF stays too (log_error() and log_debug(), with LOG_QUOTE_MESSAGE). */
+    LOG_QUOTE_KEEP_LF = 1u << 3,
     /* The terminal is not UTF-8 (an 8-bit locale such as ISO-8859-1):
      * bytes 0xa0-0xff stay as they are, 0x80-0x9f are still escaped. */
     LOG_QUOTE_8BIT = 1u << 2

@@ -493,7 +493,7 @@ static int run_configure(const struct cli *c)
 struct runner {
     const struct cli *c;
     const struct account_list *sel;
-    struct runlog log;
+    struct logfile log;
     char **json;            /* per account, for --summary */
     int rc;                 /* -j: the first failure, in order */
 };
@@ -575,7 +575,7 @@ static int run_accounts(const struct cli *c, const struct account_list *sel)
     rn.c = c;
     rn.sel = sel;
     err_init(&e);
-    if (runlog_open(&rn.log, c->log, &e) < 0)
+    if (logfile_open(&rn.log, c->log, PACKAGE, &e) < 0)
         return print_err(&e);
     if (c->summary_json)
         rn.json = xcalloc(sel->n ? sel->n : 1, sizeof *rn.json);
@@ -603,7 +603,7 @@ static int run_accounts(const struct cli *c, const struct account_list *sel)
                 rc = r;
         }
     }
-    runlog_close(&rn.log);
+    logfile_close(&rn.log);
     if (rn.json) {
         printf("[");
         for (i = 0; i < sel->n; i++)

@@ -2,12 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <locale.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,28 +20,20 @@
 #include "gettext.h"
 #include "keyring.h"
 #include "log.h"
+#include "logfile.h"
 #include "monotime.h"
+#include "mpopd_opts.h"
 #include "net.h"
 #include "pop3d.h"
 #include "secret.h"
-#include "strparse.h"
 #include "tls_server.h"
 #include "transport.h"
 #include "xalloc.h"
-/* After log.h: <syslog.h> defines LOGLEVEL_DEBUG as a macro, which would break
- * log.h's enum constant of the same name. */
-#include <syslog.h>
 
 #ifndef LOCALEDIR
 # define LOCALEDIR "/usr/share/locale"
 #endif
 
-#define DEFAULT_INTERFACE "127.0.0.1"
-#define DEFAULT_PORT 1100
-#define DEFAULT_MAX_SESSIONS 16
-#define MAX_MAX_SESSIONS 1024
-/* RFC 1939 §3: an autologout timer of at least 10 minutes. */
-#define DEFAULT_TIMEOUT 600
 /* The shared authentication failure count is forgotten after this many
  * seconds without a failure. */
 #define AUTH_FORGET_SECONDS 300
@@ -57,10 +47,8 @@
  * before it kills them. */
 #define TERM_GRACE_MS 5000
 
-enum log_mode { LOGM_NONE, LOGM_SYSLOG, LOGM_FILE };
-
-static enum log_mode log_mode = LOGM_NONE;
-static int log_fd = -1;
+/* --log: shared with mpop's --log (logfile.c). */
+static struct logfile mlog;
 
 /* The authentication failure record shared by the listener's sessions.
  * Sessions are forked processes, so the record lives in an anonymous
@@ -92,44 +80,6 @@ static volatile sig_atomic_t got_chld;
 static volatile sig_atomic_t session_in_fd = -1;
 static volatile sig_atomic_t session_out_fd = -1;
 
-static void mlog(int prio, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void mlog(int prio, const char *fmt, ...)
-{
-    char msg[1536];
-    va_list ap;
-
-    if (log_mode == LOGM_NONE)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (log_mode == LOGM_SYSLOG) {
-        syslog(prio, "%s", msg);
-    } else {
-        char line[2048];
-        char stamp[64];
-        time_t now = time(NULL);
-        struct tm tm;
-        int n;
-
-        localtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-        n = snprintf(line, sizeof line, "%s mpopd[%ld]: %s\n", stamp,
-                     (long)getpid(), msg);
-        if (n > 0) {
-            if ((size_t)n >= sizeof line)
-                n = (int)sizeof line - 1;
-            /* One write() on an O_APPEND fd: lines of concurrent sessions
-             * do not mix. */
-            if (write(log_fd, line, (size_t)n) < 0) {
-                /* Nowhere left to report it. */
-            }
-        }
-    }
-}
-
 static unsigned auth_delay_ms(void *ctx)
 {
     unsigned f = __atomic_load_n(&authgate->failures, __ATOMIC_SEQ_CST);
@@ -153,10 +103,10 @@ static void session_log(void *ctx, enum pop3d_log_prio prio,
                         const char *msg)
 {
     struct session_ctx *sc = ctx;
-    int p = prio == POP3D_LOG_INFO ? LOG_INFO
-            : prio == POP3D_LOG_WARN ? LOG_WARNING : LOG_ERR;
+    enum logfile_prio p = prio == POP3D_LOG_INFO ? LOGFILE_INFO
+        : prio == POP3D_LOG_WARN ? LOGFILE_WARNING : LOGFILE_ERR;
 
-    mlog(p, "%s: %s", sc->peer, msg);
+    logfile_line(&mlog, p, "%s: %s", sc->peer, msg);
 }
 
 /* Makes fd useless to the session: a socket is shut down both ways (the
@@ -437,8 +387,8 @@ static int session_starttls(void *ctx, struct transport *t, struct mp_err *e)
 
     if (tls_server_start(t, sc->tls, e) != 0)
         return -1;
-    mlog(LOG_INFO, _("%s: TLS started (%s)"), sc->peer,
-         tls_server_describe(t, desc, sizeof desc));
+    logfile_line(&mlog, LOGFILE_INFO, _("%s: TLS started (%s)"), sc->peer,
+                 tls_server_describe(t, desc, sizeof desc));
     return 0;
 }
 
@@ -459,28 +409,30 @@ static int run_session(int in_fd, int out_fd, int timeout,
     cfg.ctx = &sc;
     err_init(&e);
     transport_plain_init(&t, in_fd, out_fd, timeout);
-    mlog(LOG_INFO, _("%s: session started"), sc.peer);
+    logfile_line(&mlog, LOGFILE_INFO, _("%s: session started"), sc.peer);
     if (tls && implicit) {
         char desc[128];
 
         if (tls_server_start(&t, tls, &e) != 0) {
-            mlog(e.kind == MP_EIO || e.kind == MP_ESIGNAL ? LOG_INFO
-                 : LOG_NOTICE, _("%s: session ended: %s"), sc.peer, e.msg);
+            logfile_line(&mlog, e.kind == MP_EIO || e.kind == MP_ESIGNAL
+                         ? LOGFILE_INFO : LOGFILE_NOTICE,
+                         _("%s: session ended: %s"), sc.peer, e.msg);
             transport_close(&t);
             return err_exitcode(e.kind);
         }
-        mlog(LOG_INFO, _("%s: TLS started (%s)"), sc.peer,
-             tls_server_describe(&t, desc, sizeof desc));
+        logfile_line(&mlog, LOGFILE_INFO, _("%s: TLS started (%s)"),
+                     sc.peer, tls_server_describe(&t, desc, sizeof desc));
         cfg.secure = true;
     } else if (tls) {
         cfg.starttls = session_starttls;
     }
     ret = pop3d_session(&t, &cfg, &e);
     if (ret != 0)
-        mlog(e.kind == MP_EIO ? LOG_INFO : LOG_NOTICE,
-             _("%s: session ended: %s"), sc.peer, e.msg);
+        logfile_line(&mlog, e.kind == MP_EIO ? LOGFILE_INFO
+                     : LOGFILE_NOTICE, _("%s: session ended: %s"), sc.peer,
+                     e.msg);
     else
-        mlog(LOG_INFO, _("%s: session ended"), sc.peer);
+        logfile_line(&mlog, LOGFILE_INFO, _("%s: session ended"), sc.peer);
     linger_close(&t);
     return ret == 0 ? 0 : err_exitcode(e.kind);
 }
@@ -524,8 +476,8 @@ static void end_sessions(pid_t *kids, size_t max, size_t *active)
                 for (size_t i = 0; i < max; i++)
                     if (kids[i] > 0)
                         kill(kids[i], SIGKILL);
-                mlog(LOG_WARNING, _("sessions did not end in time: "
-                     "killed"));
+                logfile_line(&mlog, LOGFILE_WARNING, _("sessions did not "
+                             "end in time: killed"));
                 killed = true;
             }
             nanosleep(&ts, NULL);
@@ -590,8 +542,8 @@ static int serve(int lfd, int timeout, size_t max_sessions,
         if (ppoll(&pfd, 1, NULL, &none) < 0) {
             if (errno == EINTR)
                 continue;
-            mlog(LOG_ERR, _("cannot wait for connections: %s"),
-                 strerror(errno));
+            logfile_line(&mlog, LOGFILE_ERR, _("cannot wait for "
+                         "connections: %s"), strerror(errno));
             break;
         }
         fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -612,14 +564,15 @@ static int serve(int lfd, int timeout, size_t max_sessions,
                 < 0) {
                 /* The client is gone already. */
             }
-            mlog(LOG_WARNING, _("%s: refused: too many sessions"),
-                 net_describe_peer(fd, peer, sizeof peer));
+            logfile_line(&mlog, LOGFILE_WARNING, _("%s: refused: too many "
+                         "sessions"), net_describe_peer(fd, peer, sizeof peer));
             close(fd);
             continue;
         }
         pid = fork();
         if (pid < 0) {
-            mlog(LOG_ERR, _("cannot fork: %s"), strerror(errno));
+            logfile_line(&mlog, LOGFILE_ERR, _("cannot fork: %s"),
+                         strerror(errno));
             close(fd);
             continue;
         }
@@ -646,64 +599,106 @@ static int serve(int lfd, int timeout, size_t max_sessions,
     close(lfd);
     sigprocmask(SIG_SETMASK, &none, NULL);
     end_sessions(kids, max_sessions, &active);
-    mlog(LOG_INFO, _("terminated"));
+    logfile_line(&mlog, LOGFILE_INFO, _("terminated"));
     free(kids);
     return 0;
 }
 
-enum {
-    OPT_VERSION = 256, OPT_HELP, OPT_INETD, OPT_INTERFACE, OPT_PORT,
-    OPT_PORT_FILE, OPT_LOG, OPT_AUTH, OPT_MAILDIR, OPT_MAX_SESSIONS,
-    OPT_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_IMPLICIT
-};
+static int fail(const struct mp_err *e)
+{
+    log_error("%s", e->msg);
+    return err_exitcode(e->kind);
+}
 
-static const struct option options[] = {
-    { "version", no_argument, NULL, OPT_VERSION },
-    { "help", no_argument, NULL, OPT_HELP },
-    { "inetd", no_argument, NULL, OPT_INETD },
-    { "interface", required_argument, NULL, OPT_INTERFACE },
-    { "port", required_argument, NULL, OPT_PORT },
-    { "port-file", required_argument, NULL, OPT_PORT_FILE },
-    { "log", required_argument, NULL, OPT_LOG },
-    { "auth", required_argument, NULL, OPT_AUTH },
-    { "maildir", required_argument, NULL, OPT_MAILDIR },
-    { "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-    { "tls-key", required_argument, NULL, OPT_TLS_KEY },
-    /* New beyond the original mpopd, which has no TLS.  --tls-cert and
-     * --tls-key alone offer RFC 2595 STLS on a plain connection and refuse
-     * USER/PASS until TLS is on, so that no password ever travels in the
-     * clear; --tls-implicit starts TLS at once instead (port 995 style, as
-     * Mailpit's --pop3-tls-cert/--pop3-tls-key do).  The names are those
-     * doc/mpopd.1 and the manual give. */
-    { "tls-implicit", no_argument, NULL, OPT_TLS_IMPLICIT },
-    { NULL, 0, NULL, 0 }
-};
+/* Everything the sessions share, made before the first one starts: the
+ * TLS credentials (a bad file is reported now, not per connection), the
+ * log, the passwords (asked for once), the shared authentication failure
+ * record.  *boxes_r is filled as far as it got, also on error. */
+static int prepare(const struct mpopd_opts *o, struct tls_server **tls_r,
+                   struct pop3d_mailbox **boxes_r, struct pop3d_config *cfg,
+                   struct mp_err *e)
+{
+    struct pop3d_mailbox *boxes;
 
-struct box_opt {
-    char *user;
-    char *eval;         /* NULL: prompt */
-    char *maildir;
-};
+    if (o->tls_cert
+        && tls_server_new(o->tls_cert, o->tls_key, NULL, tls_r, e) != 0)
+        return -1;
+    if (logfile_open(&mlog, o->log, "mpopd", e) != 0)
+        return -1;
+    boxes = *boxes_r = xcalloc(o->nboxes, sizeof *boxes);
+    for (size_t i = 0; i < o->nboxes; i++) {
+        char *pw = password_get(o->boxes[i].user, o->boxes[i].eval,
+                                o->inetd, e);
+        if (!pw)
+            return -1;
+        boxes[i].user = o->boxes[i].user;
+        boxes[i].password = pw;
+        boxes[i].maildir = o->boxes[i].maildir;
+    }
+    authgate = mmap(NULL, sizeof *authgate, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (authgate == MAP_FAILED)
+        return err_set(e, MP_EOS, _("cannot allocate shared memory: %s"),
+                       strerror(errno));
+    memset(authgate, 0, sizeof *authgate);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->boxes = boxes;
+    cfg->nboxes = o->nboxes;
+    cfg->auth_delay_ms = auth_delay_ms;
+    cfg->auth_failed = auth_failed;
+    cfg->log = session_log;
+    return 0;
+}
+
+/* --inetd: one session on stdin/stdout. */
+static int run_inetd(const struct mpopd_opts *o,
+                     const struct pop3d_config *cfg,
+                     const struct tls_server *tls)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_term;
+    session_in_fd = 0;
+    session_out_fd = 1;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    return run_session(0, 1, o->timeout, cfg, tls, o->tls_implicit);
+}
+
+static int run_listener(const struct mpopd_opts *o,
+                        const struct pop3d_config *cfg,
+                        const struct tls_server *tls, struct mp_err *e)
+{
+    int bound = 0, lfd, ret;
+    sigset_t unblocked;
+
+    listener_signals(&unblocked);
+    lfd = listen_on(o->interface, o->port, &bound, e);
+    if (lfd < 0)
+        return fail(e);
+    if (o->port_file && write_port_file(o->port_file, bound, e) != 0) {
+        close(lfd);
+        return fail(e);
+    }
+    logfile_line(&mlog, LOGFILE_INFO, _("listening on %s port %d"),
+                 o->interface, bound);
+    ret = serve(lfd, o->timeout, o->max_sessions, cfg, tls, o->tls_implicit,
+                &unblocked);
+    if (o->port_file)
+        unlink(o->port_file);
+    return ret;
+}
 
 int main(int argc, char *argv[])
 {
-    bool inetd = false;
-    const char *iface = DEFAULT_INTERFACE;
-    unsigned long long port = DEFAULT_PORT, max_sessions =
-        DEFAULT_MAX_SESSIONS, timeout = DEFAULT_TIMEOUT;
-    const char *port_file = NULL, *log_arg = "none";
-    const char *tls_cert = NULL, *tls_key = NULL;
-    bool implicit = false;
+    struct mpopd_opts o;
     struct tls_server *tls = NULL;
-    struct box_opt *opts = NULL;
-    size_t nopts = 0;
-    bool pending_auth = false;
     struct pop3d_mailbox *boxes = NULL;
     struct pop3d_config cfg;
     struct mp_err e;
-    int c, ret = EXIT_SUCCESS;
+    int ret = EXIT_SUCCESS;
 
     setlocale(LC_ALL, "");
     bindtextdomain(PACKAGE, LOCALEDIR);
@@ -711,243 +706,29 @@ int main(int argc, char *argv[])
     log_set_progname("mpopd");
     err_init(&e);
 
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_VERSION:
-            print_version();
-            return EXIT_SUCCESS;
-        case OPT_HELP:
-            print_help();
-            return EXIT_SUCCESS;
-        case OPT_INETD:
-            inetd = true;
-            break;
-        case OPT_INTERFACE:
-            iface = optarg;
-            break;
-        case OPT_PORT:
-            if (str_to_ull(optarg, 0, 65535, &port) != 0) {
-                log_error(_("invalid argument %s for %s"), optarg,
-                          "--port");
-                ret = err_exitcode(MP_EUSAGE);
-                goto out;
-            }
-            break;
-        case OPT_PORT_FILE:
-            port_file = optarg;
-            break;
-        case OPT_LOG:
-            log_arg = optarg;
-            break;
-        case OPT_MAX_SESSIONS:
-            if (str_to_ull(optarg, 1, MAX_MAX_SESSIONS, &max_sessions)
-                != 0) {
-                log_error(_("invalid argument %s for %s"), optarg,
-                          "--max-sessions");
-                ret = err_exitcode(MP_EUSAGE);
-                goto out;
-            }
-            break;
-        case OPT_TIMEOUT:
-            if (str_to_ull(optarg, 1, 86400, &timeout) != 0) {
-                log_error(_("invalid argument %s for %s"), optarg,
-                          "--timeout");
-                ret = err_exitcode(MP_EUSAGE);
-                goto out;
-            }
-            break;
-        case OPT_TLS_CERT:
-            tls_cert = optarg;
-            break;
-        case OPT_TLS_KEY:
-            tls_key = optarg;
-            break;
-        case OPT_TLS_IMPLICIT:
-            implicit = true;
-            break;
-        case OPT_AUTH: {
-            const char *comma = strchr(optarg, ',');
-            struct box_opt *b;
-
-            if (pending_auth) {
-                log_error(_("--auth=%s must be followed by --maildir"),
-                          opts[nopts - 1].user);
-                ret = err_exitcode(MP_EUSAGE);
-                goto out;
-            }
-            if (comma == optarg || optarg[0] == '\0') {
-                log_error(_("invalid argument %s for %s"), optarg,
-                          "--auth");
-                ret = err_exitcode(MP_EUSAGE);
-                goto out;
-            }
-            opts = xreallocarray(opts, nopts + 1, sizeof *opts);
-            b = &opts[nopts++];
-            b->user = comma ? xstrndup(optarg, (size_t)(comma - optarg))
-                            : xstrdup(optarg);
-            b->eval = comma && comma[1] ? xstrdup(comma + 1) : NULL;
-            b->maildir = NULL;
-            for (size_t i = 0; i + 1 < nopts; i++)
-                if (strcmp(opts[i].user, b->user) == 0) {
-                    log_error(_("user %s is defined twice"), b->user);
-                    ret = err_exitcode(MP_EUSAGE);
-                    goto out;
-                }
-            pending_auth = true;
-            break;
-        }
-        case OPT_MAILDIR:
-            if (!pending_auth) {
-                log_error(_("--maildir=%s must follow an --auth option"),
-                          optarg);
-                ret = err_exitcode(MP_EUSAGE);
-                goto out;
-            }
-            opts[nopts - 1].maildir = xstrdup(optarg);
-            pending_auth = false;
-            break;
-        default:
-            log_error(_("use --help for a list of options"));
-            ret = err_exitcode(MP_EUSAGE);
-            goto out;
-        }
-    }
-    if (optind < argc) {
-        log_error(_("unexpected argument %s"), argv[optind]);
-        ret = err_exitcode(MP_EUSAGE);
-        goto out;
-    }
-    if (pending_auth) {
-        log_error(_("--auth=%s must be followed by --maildir"),
-                  opts[nopts - 1].user);
-        ret = err_exitcode(MP_EUSAGE);
-        goto out;
-    }
-    if (nopts == 0) {
-        log_error(_("at least one pair of --auth and --maildir is "
-                    "required"));
-        ret = err_exitcode(MP_EUSAGE);
-        goto out;
-    }
-    if (!tls_cert != !tls_key) {
-        log_error(_("--tls-cert and --tls-key must be given together"));
-        ret = err_exitcode(MP_EUSAGE);
-        goto out;
-    }
-    if (implicit && !tls_cert) {
-        log_error(_("%s needs --tls-cert and --tls-key"), "--tls-implicit");
-        ret = err_exitcode(MP_EUSAGE);
-        goto out;
-    }
-    /* Before any fork: every session shares the loaded credentials, and
-     * a bad file is reported at start, not per connection. */
-    if (tls_cert && tls_server_new(tls_cert, tls_key, NULL, &tls, &e)
-        != 0) {
-        log_error("%s", e.msg);
-        ret = err_exitcode(e.kind);
-        goto out;
+    if (mpopd_opts_parse(&o, argc, argv, &e) != 0)
+        ret = fail(&e);
+    else if (o.mode == MPOPD_VERSION)
+        print_version();
+    else if (o.mode == MPOPD_HELP)
+        print_help();
+    else if (prepare(&o, &tls, &boxes, &cfg, &e) != 0)
+        ret = fail(&e);
+    else {
+        /* A client that goes away must not kill us with SIGPIPE (in
+         * --inetd mode fd 1 may be a pipe). */
+        signal(SIGPIPE, SIG_IGN);
+        ret = o.inetd ? run_inetd(&o, &cfg, tls)
+                      : run_listener(&o, &cfg, tls, &e);
     }
 
-    if (strcmp(log_arg, "none") == 0) {
-        log_mode = LOGM_NONE;
-    } else if (strcmp(log_arg, "syslog") == 0) {
-        log_mode = LOGM_SYSLOG;
-        openlog("mpopd", LOG_PID, LOG_MAIL);
-    } else {
-        log_fd = open(log_arg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
-                      | O_NOCTTY, 0600);
-        if (log_fd < 0) {
-            log_error(_("cannot open log file %s: %s"), log_arg,
-                      strerror(errno));
-            ret = err_exitcode(MP_ECANTCREAT);
-            goto out;
-        }
-        log_mode = LOGM_FILE;
-    }
-
-    /* Passwords are obtained once, at start-up. */
-    boxes = xcalloc(nopts, sizeof *boxes);
-    for (size_t i = 0; i < nopts; i++) {
-        char *pw = password_get(opts[i].user, opts[i].eval, inetd, &e);
-        if (!pw) {
-            log_error("%s", e.msg);
-            ret = err_exitcode(e.kind);
-            goto out;
-        }
-        boxes[i].user = opts[i].user;
-        boxes[i].password = pw;
-        boxes[i].maildir = opts[i].maildir;
-    }
-
-    authgate = mmap(NULL, sizeof *authgate, PROT_READ | PROT_WRITE,
-                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (authgate == MAP_FAILED) {
-        log_error(_("cannot allocate shared memory: %s"), strerror(errno));
-        ret = err_exitcode(MP_EOS);
-        goto out;
-    }
-    memset(authgate, 0, sizeof *authgate);
-
-    memset(&cfg, 0, sizeof cfg);
-    cfg.boxes = boxes;
-    cfg.nboxes = nopts;
-    cfg.auth_delay_ms = auth_delay_ms;
-    cfg.auth_failed = auth_failed;
-    cfg.log = session_log;
-
-    /* A client that goes away must not kill us with SIGPIPE (in --inetd
-     * mode fd 1 may be a pipe). */
-    signal(SIGPIPE, SIG_IGN);
-
-    if (inetd) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sigemptyset(&sa.sa_mask);
-        sa.sa_handler = on_term;
-        session_in_fd = 0;
-        session_out_fd = 1;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        ret = run_session(0, 1, (int)timeout, &cfg, tls, implicit);
-    } else {
-        int bound = 0, lfd;
-        sigset_t unblocked;
-
-        listener_signals(&unblocked);
-        lfd = listen_on(iface, (int)port, &bound, &e);
-
-        if (lfd < 0) {
-            log_error("%s", e.msg);
-            ret = err_exitcode(e.kind);
-            goto out;
-        }
-        if (port_file && write_port_file(port_file, bound, &e) != 0) {
-            log_error("%s", e.msg);
-            close(lfd);
-            ret = err_exitcode(e.kind);
-            goto out;
-        }
-        mlog(LOG_INFO, _("listening on %s port %d"), iface, bound);
-        ret = serve(lfd, (int)timeout, (size_t)max_sessions, &cfg, tls,
-                    implicit, &unblocked);
-        if (port_file)
-            unlink(port_file);
-    }
-
-out:
-    for (size_t i = 0; i < nopts; i++) {
-        if (boxes) {
-            char *pw = (char *)boxes[i].password;
-            xfree_secret(&pw);
-        }
-        free(opts[i].user);
-        free(opts[i].eval);
-        free(opts[i].maildir);
+    for (size_t i = 0; boxes && i < o.nboxes; i++) {
+        char *pw = (char *)boxes[i].password;
+        xfree_secret(&pw);
     }
     free(boxes);
-    free(opts);
+    mpopd_opts_clear(&o);
     tls_server_free(&tls);
-    if (log_fd >= 0)
-        close(log_fd);
+    logfile_close(&mlog);
     return ret;
 }

@@ -1,10 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,35 +16,6 @@
  * a million mails stays far below this. */
 #define JSON_MAX (256u * 1024 * 1024)
 #define LINE_MAX_LEN 4096
-
-int runlog_open(struct runlog *l, const char *spec, struct mp_err *e)
-{
-    l->dest = RUNLOG_NONE;
-    l->fd = -1;
-    if (!spec || !*spec || strcmp(spec, "none") == 0)
-        return 0;
-    if (strcmp(spec, "syslog") == 0) {
-        openlog(PACKAGE, LOG_PID, LOG_MAIL);
-        l->dest = RUNLOG_SYSLOG;
-        return 0;
-    }
-    l->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (l->fd < 0)
-        return err_set_errno(e, MP_ECANTCREAT, errno,
-                             _("cannot open log file %s"), spec);
-    l->dest = RUNLOG_FILE;
-    return 0;
-}
-
-void runlog_close(struct runlog *l)
-{
-    if (l->dest == RUNLOG_SYSLOG)
-        closelog();
-    if (l->fd >= 0)
-        close(l->fd);
-    l->fd = -1;
-    l->dest = RUNLOG_NONE;
-}
 
 /* key=value; the value in double quotes when it is empty, has a blank or
  * needs an escape (log_quote_buf() with '"' escaped too). */
@@ -68,40 +37,10 @@ static void kv(struct buf *b, const char *key, const char *val)
     buf_clear(&q);
 }
 
-static void emit(struct runlog *l, struct buf *line)
+static void emit(struct logfile *l, struct buf *line)
 {
-    struct buf out;
-    char stamp[64];
-    struct tm tm;
-    time_t t;
-    size_t off;
-    ssize_t w;
-
-    if (!l || l->dest == RUNLOG_NONE || !line->data)
-        return;
-    if (l->dest == RUNLOG_SYSLOG) {
-        syslog(LOG_INFO, "%s", line->data);
-        return;
-    }
-    t = time(NULL);
-    localtime_r(&t, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
-    buf_init(&out, LINE_MAX_LEN * 2);
-    buf_printf(&out, "%s %s[%ld]: ", stamp, PACKAGE, (long)getpid());
-    buf_append(&out, line->data, line->len);
-    buf_append_str(&out, "\n");
-    /* One write per line: with O_APPEND, lines of parallel accounts do
-     * not interleave. */
-    for (off = 0; off < out.len; off += (size_t)w) {
-        w = write(l->fd, out.data + off, out.len - off);
-        if (w < 0 && errno == EINTR) {
-            w = 0;
-            continue;
-        }
-        if (w <= 0)
-            break;      /* a log that cannot be written is not fatal */
-    }
-    buf_clear(&out);
+    if (line->data)
+        logfile_line(l, LOGFILE_INFO, "%s", line->data);
 }
 
 const char *runlog_outcome_name(enum retrieve_outcome o)
@@ -120,7 +59,7 @@ const char *runlog_outcome_name(enum retrieve_outcome o)
     }
 }
 
-void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
+void runlog_account_begin(struct runlog_account *ra, struct logfile *log,
                           const struct account *a)
 {
     const char *w = account_delivery_name(a->delivery);
@@ -178,7 +117,7 @@ void runlog_mail(struct runlog_account *ra,
     else if (ml->outcome == RETRIEVE_FILTERED)
         ra->filtered++;
 
-    if (ra->log && ra->log->dest != RUNLOG_NONE) {
+    if (logfile_active(ra->log)) {
         struct buf line;
         char num[32];
 
@@ -268,7 +207,7 @@ void runlog_account_end(struct runlog_account *ra, int exitcode)
 
     ra->exitcode = exitcode;
     ra->duration = (double)(monotime_ms() - ra->start) / 1000.0;
-    if (!ra->log || ra->log->dest == RUNLOG_NONE)
+    if (!logfile_active(ra->log))
         return;
     buf_init(&line, LINE_MAX_LEN);
     kv(&line, "account", ra->id);

@@ -20,18 +20,12 @@
 #include "account.h"
 #include "buf.h"
 #include "err.h"
+#include "logfile.h"
 #include "retrieve.h"
-
-enum runlog_dest { RUNLOG_NONE = 0, RUNLOG_SYSLOG, RUNLOG_FILE };
-
-struct runlog {
-    enum runlog_dest dest;
-    int fd;                 /* RUNLOG_FILE: opened O_APPEND; else -1 */
-};
 
 /* One account's facts, for its log line and its JSON object. */
 struct runlog_account {
-    struct runlog *log;     /* borrowed; NULL: no log lines */
+    struct logfile *log;     /* borrowed; NULL: no log lines */
     char *id, *host, *user;
     char *where;            /* "maildir:PATH" ..., NULL without delivery */
     unsigned long mails, delivered, skipped, deleted, killed, filtered;
@@ -46,21 +40,15 @@ struct runlog_account {
                              * into JSON by runlog_account_json() only */
 };
 
-/* spec: NULL or "none" (nothing), "syslog", or a file name (~ expanded
- * by the caller).  Errors: MP_ECANTCREAT when the file cannot be opened
- * for appending (naming it). */
-int runlog_open(struct runlog *l, const char *spec, struct mp_err *e);
-void runlog_close(struct runlog *l);
-
 /* Starts an account (the clock too).  log may be NULL. */
-void runlog_account_begin(struct runlog_account *ra, struct runlog *log,
+void runlog_account_begin(struct runlog_account *ra, struct logfile *log,
                           const struct account *a);
 /* One mail (a retrieve_events.mail_done report): counts it, writes its log
  * line, remembers it for the JSON object. */
 void runlog_mail(struct runlog_account *ra,
                  const struct retrieve_mail_log *ml);
 /* The account is done with exitcode: writes its log line (when log was
- * given and is not RUNLOG_NONE). */
+ * given and is active). */
 void runlog_account_end(struct runlog_account *ra, int exitcode);
 /* The account's JSON object (UTF-8; invalid bytes become U+FFFD), a new
  * string the caller frees. */

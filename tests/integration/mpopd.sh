@@ -166,10 +166,28 @@ try:
     r = subprocess.run([MPOPD, "--port=70000", "--auth=u,echo p",
                         "--maildir=/x"], capture_output=True, text=True)
     is_eq(r.returncode, 64, "invalid port is a usage error")
-    r = subprocess.run([MPOPD, "--inetd", "--auth=u,exit 3", "--maildir=/x"],
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    md0 = make_maildir("md0")
+    r = subprocess.run([MPOPD, "--inetd", "--auth=u,exit 3",
+                        "--maildir=" + md0], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
     ok(r.returncode != 0 and "password" in r.stderr,
        "failing password command is an error")
+    # A maildir that is missing or is no maildir stops mpopd at start
+    # (EX_NOINPUT), before any password is asked for.
+    plain = os.path.join(tmp, "plain-dir")
+    os.makedirs(os.path.join(plain, "new"))
+    afile = put(md0, "new", "1.x.host", b"x\n")
+    for what, d in (("a missing maildir", os.path.join(tmp, "nonexistent")),
+                    ("a directory without cur/", plain),
+                    ("a file", afile)):
+        r = subprocess.run([MPOPD, "--inetd", "--auth=u,exit 3",
+                            "--maildir=" + d], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        is_eq(r.returncode, 66, "%s: exit 66 (EX_NOINPUT)" % what)
+        ok(d in r.stderr and "--auth=u" in r.stderr
+           and "password" not in r.stderr,
+           "%s: the error names the maildir and the --auth" % what)
+    os.unlink(afile)
 
     # ---- the maildir -----------------------------------------------------
     md = make_maildir("md")

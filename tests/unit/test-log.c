@@ -62,8 +62,10 @@ static const struct {
 } flagged[] = {
     { "DQUOTE: quote escaped", "a\"b\\c", LOG_QUOTE_DQUOTE,
       "a\\\"b\\\\c" },
-    { "MESSAGE: LF, TAB and backslash stay", "one\n\ttwo \\x1b",
-      LOG_QUOTE_MESSAGE, "one\n\ttwo \\x1b" },
+    { "MESSAGE: TAB and backslash stay, LF escaped", "one\n\ttwo \\x1b",
+      LOG_QUOTE_MESSAGE, "one\\n\ttwo \\x1b" },
+    { "MESSAGE and KEEP_LF: LF stays", "one\n\ttwo \\x1b",
+      LOG_QUOTE_MESSAGE | LOG_QUOTE_KEEP_LF, "one\n\ttwo \\x1b" },
     { "MESSAGE: ESC and CR escaped", "a\x1b[0m\rb", LOG_QUOTE_MESSAGE,
       "a\\x1b[0m\\rb" },
     { "MESSAGE: C1 escaped", "a\xc2\x9b" "b\x9b", LOG_QUOTE_MESSAGE,

@@ -25,7 +25,9 @@
  * end the session, since the reader cannot skip them. */
 #define LINE_HARD_MAX (4 * POP3D_CMD_LINE_MAX)
 
-struct session {
+/* One client's session on the server side (the client's own is struct
+ * session, session.h). */
+struct pop3d_conn {
     struct transport *t;
     struct linereader lr;
     const struct pop3d_config *cfg;
@@ -44,7 +46,7 @@ struct session {
     struct mp_err *e;
 };
 
-typedef int cmd_fn(struct session *s, const struct pop3d_cmd *cmd);
+typedef int cmd_fn(struct pop3d_conn *s, const struct pop3d_cmd *cmd);
 
 static cmd_fn cmd_user, cmd_pass, cmd_quit, cmd_stat, cmd_list, cmd_retr,
     cmd_dele, cmd_noop, cmd_rset, cmd_top, cmd_uidl, cmd_capa, cmd_stls;
@@ -79,10 +81,10 @@ unsigned pop3d_auth_delay_policy(unsigned failures)
     return 250u << (failures - 1);
 }
 
-static void slog(struct session *s, enum pop3d_log_prio prio,
+static void slog(struct pop3d_conn *s, enum pop3d_log_prio prio,
                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void slog(struct session *s, enum pop3d_log_prio prio,
+static void slog(struct pop3d_conn *s, enum pop3d_log_prio prio,
                  const char *fmt, ...)
 {
     char msg[1024];
@@ -96,7 +98,7 @@ static void slog(struct session *s, enum pop3d_log_prio prio,
     s->cfg->log(s->cfg->ctx, prio, msg);
 }
 
-static int flush(struct session *s)
+static int flush(struct pop3d_conn *s)
 {
     if (s->outlen == 0)
         return 0;
@@ -106,7 +108,7 @@ static int flush(struct session *s)
     return 0;
 }
 
-static int out_add(struct session *s, const char *p, size_t n)
+static int out_add(struct pop3d_conn *s, const char *p, size_t n)
 {
     while (n > 0) {
         size_t room = OUT_SIZE - s->outlen;
@@ -122,7 +124,7 @@ static int out_add(struct session *s, const char *p, size_t n)
     return 0;
 }
 
-static inline int out_byte(struct session *s, char ch)
+static inline int out_byte(struct pop3d_conn *s, char ch)
 {
     if (s->outlen == OUT_SIZE && flush(s) != 0)
         return -1;
@@ -130,11 +132,11 @@ static inline int out_byte(struct session *s, char ch)
     return 0;
 }
 
-static int reply(struct session *s, const char *fmt, ...)
+static int reply(struct pop3d_conn *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* One response line; CRLF is added. */
-static int reply(struct session *s, const char *fmt, ...)
+static int reply(struct pop3d_conn *s, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -152,7 +154,7 @@ static int reply(struct session *s, const char *fmt, ...)
 }
 
 /* The mail a command names, or NULL after answering -ERR. */
-static struct pop3d_mail *mail_arg(struct session *s, unsigned long msn,
+static struct pop3d_mail *mail_arg(struct pop3d_conn *s, unsigned long msn,
                                    int *ret)
 {
     struct pop3d_mail *m = pop3d_store_get(&s->store, msn);
@@ -191,12 +193,12 @@ static void sleep_ms(unsigned ms)
 
 /* RFC 2595 §4 and §2.1: before TLS, a server offering STLS lists it and
  * does not offer plaintext logins (which it refuses until TLS is on). */
-static bool plaintext_refused(const struct session *s)
+static bool plaintext_refused(const struct pop3d_conn *s)
 {
     return s->cfg->starttls && !s->secure;
 }
 
-static int cmd_capa(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_capa(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     int ret = reply(s, "+OK capability list follows");
 
@@ -218,7 +220,7 @@ static int cmd_capa(struct session *s, const struct pop3d_cmd *cmd)
     return ret;
 }
 
-static int cmd_stls(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_stls(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     if (!s->cfg->starttls)
         return reply(s, "-ERR TLS is not available");
@@ -247,7 +249,7 @@ static int cmd_stls(struct session *s, const struct pop3d_cmd *cmd)
     return 0;
 }
 
-static int cmd_user(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_user(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     if (plaintext_refused(s))
         return reply(s, "-ERR [AUTH] plaintext authentication disabled: "
@@ -262,7 +264,7 @@ static int cmd_user(struct session *s, const struct pop3d_cmd *cmd)
     return reply(s, "+OK send PASS");
 }
 
-static int cmd_pass(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_pass(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     unsigned delay;
     size_t count;
@@ -309,7 +311,7 @@ static int cmd_pass(struct session *s, const struct pop3d_cmd *cmd)
                  (unsigned long long)size);
 }
 
-static int cmd_quit(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_quit(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     size_t count;
     uint64_t size;
@@ -334,7 +336,7 @@ static int cmd_quit(struct session *s, const struct pop3d_cmd *cmd)
     return reply(s, "+OK bye (%zu messages left)", count);
 }
 
-static int cmd_stat(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_stat(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     size_t count;
     uint64_t size;
@@ -343,7 +345,7 @@ static int cmd_stat(struct session *s, const struct pop3d_cmd *cmd)
     return reply(s, "+OK %zu %llu", count, (unsigned long long)size);
 }
 
-static int cmd_list_uidl(struct session *s, const struct pop3d_cmd *cmd,
+static int cmd_list_uidl(struct pop3d_conn *s, const struct pop3d_cmd *cmd,
                          bool uidl)
 {
     struct pop3d_mail *m;
@@ -377,12 +379,12 @@ static int cmd_list_uidl(struct session *s, const struct pop3d_cmd *cmd,
     return ret ? ret : out_add(s, ".\r\n", 3);
 }
 
-static int cmd_list(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_list(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     return cmd_list_uidl(s, cmd, false);
 }
 
-static int cmd_uidl(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_uidl(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     return cmd_list_uidl(s, cmd, true);
 }
@@ -400,7 +402,7 @@ struct encoder {
     bool done;
 };
 
-static int enc_content(struct session *s, struct encoder *c, char ch)
+static int enc_content(struct pop3d_conn *s, struct encoder *c, char ch)
 {
     if (c->bol && ch == '.' && out_byte(s, '.') != 0)
         return -1;
@@ -409,7 +411,7 @@ static int enc_content(struct session *s, struct encoder *c, char ch)
     return out_byte(s, ch);
 }
 
-static int enc_eol(struct session *s, struct encoder *c)
+static int enc_eol(struct pop3d_conn *s, struct encoder *c)
 {
     if (out_add(s, "\r\n", 2) != 0)
         return -1;
@@ -428,7 +430,7 @@ static int enc_eol(struct session *s, struct encoder *c)
     return 0;
 }
 
-static int enc_chunk(struct session *s, struct encoder *c, const char *p,
+static int enc_chunk(struct pop3d_conn *s, struct encoder *c, const char *p,
                      size_t n)
 {
     for (size_t i = 0; i < n && !c->done; i++) {
@@ -456,7 +458,7 @@ static int enc_chunk(struct session *s, struct encoder *c, const char *p,
     return 0;
 }
 
-static int enc_end(struct session *s, struct encoder *c)
+static int enc_end(struct pop3d_conn *s, struct encoder *c)
 {
     if (!c->done) {
         if (c->cr && enc_content(s, c, '\r') != 0)
@@ -467,7 +469,7 @@ static int enc_end(struct session *s, struct encoder *c)
     return out_add(s, ".\r\n", 3);
 }
 
-static int send_mail(struct session *s, unsigned long msn, bool top,
+static int send_mail(struct pop3d_conn *s, unsigned long msn, bool top,
                      unsigned long lines)
 {
     struct pop3d_mail *m;
@@ -512,17 +514,17 @@ static int send_mail(struct session *s, unsigned long msn, bool top,
     return ret;
 }
 
-static int cmd_retr(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_retr(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     return send_mail(s, cmd->msn, false, 0);
 }
 
-static int cmd_top(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_top(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     return send_mail(s, cmd->msn, true, cmd->lines);
 }
 
-static int cmd_dele(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_dele(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     struct pop3d_mail *m;
     int ret = 0;
@@ -533,12 +535,12 @@ static int cmd_dele(struct session *s, const struct pop3d_cmd *cmd)
     return reply(s, "+OK message %lu deleted", cmd->msn);
 }
 
-static int cmd_noop(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_noop(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     return reply(s, "+OK");
 }
 
-static int cmd_rset(struct session *s, const struct pop3d_cmd *cmd)
+static int cmd_rset(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
 {
     size_t count;
     uint64_t size;
@@ -549,7 +551,7 @@ static int cmd_rset(struct session *s, const struct pop3d_cmd *cmd)
                  (unsigned long long)size);
 }
 
-static int handle(struct session *s, const char *line, size_t len)
+static int handle(struct pop3d_conn *s, const char *line, size_t len)
 {
     struct pop3d_cmd cmd;
     const char *why;
@@ -588,7 +590,7 @@ static int handle(struct session *s, const char *line, size_t len)
 }
 
 /* True when a complete command line is already buffered. */
-static bool line_waiting(const struct session *s)
+static bool line_waiting(const struct pop3d_conn *s)
 {
     const struct linereader *r = &s->lr;
 
@@ -599,7 +601,7 @@ static bool line_waiting(const struct session *s)
 int pop3d_session(struct transport *t, const struct pop3d_config *cfg,
                   struct mp_err *e)
 {
-    struct session *s;
+    struct pop3d_conn *s;
     int ret = -1;
 
     s = xcalloc(1, sizeof *s);

@@ -158,6 +158,26 @@ have=$(cd "$PO" && for f in *.po; do echo "${f%.po}"; done | LC_ALL=C sort)
 is "$(printf '%s\n' $LANGS | LC_ALL=C sort)" "$have" \
     "po/LINGUAS names every po/*.po and nothing else"
 
+# Each language's locale, or where it is being generated (in the
+# background, two at a time, while the catalogs are checked): the
+# "locales" package has the sources; only this test sees the result.
+declare -A LOCN LP
+mkdir -p "$T/locales"
+njobs=0
+for l in $LANGS; do
+    loc=$(locale_of "$l").UTF-8
+    LOCN[$l]=$loc
+    LP[$l]=
+    if [ "$(LC_ALL=$loc locale charmap 2>"$T/locale.err")" != UTF-8 ] ||
+       [ -s "$T/locale.err" ]; then
+        LP[$l]="$T/locales"
+        localedef -i "${loc%.UTF-8}" -f UTF-8 "$T/locales/$loc" \
+            >"$T/localedef.$l.err" 2>&1 &
+        njobs=$((njobs + 1))
+        [ $((njobs % 2)) -ne 0 ] || wait
+    fi
+done
+
 # 4 per language: header, completeness, completeness against the current
 # template, and the compiled catalog.  CUR[l] is the catalog merged with
 # the current template (the catalog itself when there is no template).
@@ -165,7 +185,8 @@ declare -A CUR
 for l in $LANGS; do
     f="$PO/$l.po"
     CUR[$l]=$f
-    hdr=$(LC_ALL=$LOC msgexec -i "$f" "$T/pick" "" 2>&1)
+    hdr=$(LC_ALL=$LOC msggrep --msgid -E -e '^$' "$f" |
+          LC_ALL=$LOC msgexec "$T/pick" "" 2>&1)
     pf=$(sed -n 's/^Plural-Forms: *nplurals=[0-9]*; *plural=\(.*\);.*/\1/p' \
          <<<"$hdr")
     sig=$(plural_sig "${pf:-x}" 2>/dev/null) || sig="(bad expression '$pf')"
@@ -242,25 +263,17 @@ chmod 600 "$RC_BAD"
 # 6 per language: mpop under the language's own locale, LANGUAGE unset.
 # The expected texts come from the catalog merged with the current
 # sources, and must differ from the English ones.
-mkdir -p "$T/locales"
+wait
 LOCDEF=
 for l in $LANGS; do
-    loc=$(locale_of "$l").UTF-8
-    lp=
-    if [ "$(LC_ALL=$loc locale charmap 2>"$T/locale.err")" != UTF-8 ] ||
-       [ -s "$T/locale.err" ]; then
-        # Not installed: generate it (the "locales" package has the
-        # sources) where only this test sees it.
-        lp="$T/locales"
-        localedef -i "${loc%.UTF-8}" -f UTF-8 "$lp/$loc" \
-            >"$T/localedef.err" 2>&1
-        LOCDEF="$LOCDEF $loc"
-    fi
+    loc=${LOCN[$l]}
+    lp=${LP[$l]}
+    [ -z "$lp" ] || LOCDEF="$LOCDEF $loc"
     if [ "$(LOCPATH=$lp LC_ALL=$loc locale charmap 2>&1)" = UTF-8 ]; then
         pass "$l: locale $loc${lp:+ (generated)}"
     else
         fail "$l: locale $loc${lp:+ (generated)}"
-        diag "$(cat "$T/localedef.err" 2>/dev/null)"
+        diag "$(cat "$T/localedef.$l.err" 2>/dev/null)"
     fi
     # lrun ARGS...: mpop under $loc; sets OUT, ERR and CODE.
     lrun()

@@ -45,15 +45,17 @@ int pop3_apop_digest(const char *timestamp, const char *password,
 }
 
 /* Whether a refusal of method can only mean wrong credentials: the
- * password travels as it is (USER, PLAIN, LOGIN) or as a plain digest of it
- * (APOP).  A challenge-response mechanism can also fail because the server
- * lacks what it needs for the user (SCRAM secrets, a clear-text password
- * for CRAM-MD5) or, for -PLUS, because the two ends compute different
- * channel bindings. */
+ * password travels as it is (USER, PLAIN, LOGIN) and the server checks it
+ * as it checks any login.  A challenge-response method can also fail
+ * because the server lacks what it needs for the user: SCRAM secrets, a
+ * clear-text password for CRAM-MD5, an entry in a separate APOP database
+ * (GNU Mailutils pop3d 3.15 sends an APOP timestamp to every client and
+ * answers "-ERR [AUTH] Bad login" for a user who has none, 2026-12-07),
+ * or, for -PLUS, the two ends compute different channel bindings. */
 static bool password_only(const char *method)
 {
-    return strcmp(method, "USER") == 0 || strcmp(method, "APOP") == 0
-           || strcmp(method, "PLAIN") == 0 || strcmp(method, "LOGIN") == 0;
+    return strcmp(method, "USER") == 0 || strcmp(method, "PLAIN") == 0
+           || strcmp(method, "LOGIN") == 0;
 }
 
 /* The error of a -ERR reply to an authentication command.  Whatever the
@@ -472,7 +474,7 @@ static int attempt(struct pop3_session *s, const struct pop3_auth_params *p,
         return 0;
     if (!refused_by_server(s, e))
         return -1;
-    /* After a refused PLAIN, USER, LOGIN or APOP the password is wrong:
+    /* After a refused PLAIN, USER or LOGIN the password is wrong:
      * more attempts would only count as more failed logins. */
     if (password_only(m))
         return -1;

@@ -42,7 +42,7 @@ struct pop3_auth_params {
  * valid timestamp), USER (listed in CAPA, or no CAPA), CRAM-MD5,
  * DIGEST-MD5, LOGIN, NTLM, and at last USER anyway, as the original does.
  * Without TLS only SCRAM-SHA-256 or SCRAM-SHA-1.  When the server answers
- * -ERR to a chosen mechanism other than USER, APOP, PLAIN and LOGIN, the
+ * -ERR to a chosen mechanism other than USER, PLAIN and LOGIN, the
  * next candidate runs in the same session (after X-PLUS first X, and no
  * other -PLUS); the password callback still runs at most once, and the
  * error is the last attempt's.  A named method runs even without TLS and

@@ -88,27 +88,9 @@ static const struct option long_options[] = {
  * "k::" take an attached value as the original does ("-koff"). */
 static const char short_options[] = ":PdSC:qQaAsn::k::j:";
 
-const char *const cli_auth_methods[] = {
-    "user", "apop", "plain", "scram-sha-1", "scram-sha-256", "external",
-    "gssapi", "cram-md5", "digest-md5", "login", "ntlm", "oauthbearer",
-    "xoauth2", NULL
-};
-
 static int bad_arg(struct mp_err *e, const char *arg, const char *opt)
 {
     return err_set(e, MP_EUSAGE, _("invalid argument %s for %s"), arg, opt);
-}
-
-/* "", "on" or NULL (no argument) -> true, "off" -> false. */
-static int parse_onoff(const char *arg, bool *out)
-{
-    if (!arg || !*arg || strcmp(arg, "on") == 0)
-        *out = true;
-    else if (strcmp(arg, "off") == 0)
-        *out = false;
-    else
-        return -1;
-    return 0;
 }
 
 static int parse_int(const char *arg, long long min, long long max, int *out)
@@ -120,6 +102,65 @@ static int parse_int(const char *arg, long long min, long long max, int *out)
         return -1;
     *out = (int)v;
     return 0;
+}
+
+/* The configuration command behind an account option: its argument goes
+ * through conf.c's parser unchanged, so the two accept the same words
+ * (tests/unit/test-cli.c checks it).  --host (which also selects the
+ * --host mode), --delivery (METHOD,ARGS) and --uidls-file (empty allowed)
+ * parse their own. */
+static const struct {
+    int val;
+    const char *cmd;
+} option_commands[] = {
+    { OPT_PORT, "port" }, { OPT_SOURCE_IP, "source_ip" },
+    { OPT_PROXY_HOST, "proxy_host" }, { OPT_PROXY_PORT, "proxy_port" },
+    { OPT_SOCKET, "socket" }, { OPT_TIMEOUT, "timeout" },
+    { OPT_PIPELINING, "pipelining" },
+    { OPT_RECEIVED_HEADER, "received_header" }, { OPT_AUTH, "auth" },
+    { OPT_USER, "user" }, { OPT_PASSWORDEVAL, "passwordeval" },
+    { OPT_TLS, "tls" }, { OPT_TLS_STARTTLS, "tls_starttls" },
+    { OPT_TLS_TRUST_FILE, "tls_trust_file" },
+    { OPT_TLS_CRL_FILE, "tls_crl_file" },
+    { OPT_TLS_FINGERPRINT, "tls_fingerprint" },
+    { OPT_TLS_KEY_FILE, "tls_key_file" },
+    { OPT_TLS_CERT_FILE, "tls_cert_file" },
+    { OPT_TLS_CERTCHECK, "tls_certcheck" },
+    { OPT_TLS_PRIORITIES, "tls_priorities" },
+    { OPT_TLS_HOST_OVERRIDE, "tls_host_override" },
+    { OPT_TLS_MIN_DH_PRIME_BITS, "tls_min_dh_prime_bits" },
+    { 'n', "only_new" }, { OPT_ONLY_NEW, "only_new" },
+    { 'k', "keep" }, { OPT_KEEP, "keep" },
+    { OPT_KILLSIZE, "killsize" }, { OPT_SKIPSIZE, "skipsize" },
+    { OPT_FILTER, "filter" },
+};
+
+static const char *conf_command_of(int val)
+{
+    for (size_t i = 0; i < sizeof option_commands
+                           / sizeof option_commands[0]; i++)
+        if (option_commands[i].val == val)
+            return option_commands[i].cmd;
+    return "?";
+}
+
+const char *cli_option_name(size_t i)
+{
+    return i < sizeof long_options / sizeof long_options[0]
+        ? long_options[i].name : NULL;
+}
+
+const char *cli_option_command(const char *name)
+{
+    const char *cmd;
+
+    for (size_t i = 0; long_options[i].name; i++) {
+        if (strcmp(long_options[i].name, name) != 0)
+            continue;
+        cmd = conf_command_of(long_options[i].val);
+        return strcmp(cmd, "?") == 0 ? NULL : cmd;
+    }
+    return NULL;
 }
 
 /* An option whose argument is that of the configuration command cmd:
@@ -135,30 +176,12 @@ static int via_conf(struct account *a, const char *cmd, const char *arg,
     return 0;
 }
 
-static bool auth_ok(const char *s)
-{
-    size_t i;
-
-    for (i = 0; cli_auth_methods[i]; i++)
-        if (strcmp(s, cli_auth_methods[i]) == 0)
-            return true;
-    return false;
-}
-
 /* An empty argument unsets a string setting. */
 static void set_string(struct account *a, enum acc_field f, char **field,
                        const char *arg)
 {
     free(*field);
     *field = (arg && *arg) ? xstrdup(arg) : NULL;
-    a->set |= ACC_BIT(f);
-}
-
-static void set_file(struct account *a, enum acc_field f, char **field,
-                     const char *arg)
-{
-    free(*field);
-    *field = (arg && *arg) ? paths_expand_tilde(arg) : NULL;
     a->set |= ACC_BIT(f);
 }
 
@@ -263,7 +286,6 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
                   struct mp_err *e)
 {
     struct account *a = c->over;
-    bool b;
     int n;
 
     switch (val) {
@@ -303,90 +325,17 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
             a->host = xstrdup("");
         break;
     case OPT_PORT:
-        return via_conf(a, "port", arg, opt, e);
-    case OPT_SOURCE_IP:
-        set_string(a, ACC_SOURCE_IP, &a->source_ip, arg);
-        break;
-    case OPT_PROXY_HOST:
-        set_string(a, ACC_PROXY_HOST, &a->proxy_host, arg);
-        break;
-    case OPT_PROXY_PORT:
-        return via_conf(a, "proxy_port", arg, opt, e);
-    case OPT_SOCKET:
-        set_string(a, ACC_SOCKET, &a->socket_name, arg);
-        break;
-    case OPT_TIMEOUT:
-        return via_conf(a, "timeout", arg, opt, e);
-    case OPT_PIPELINING:
-        if (strcmp(arg, "auto") == 0)
-            a->pipelining = PIPELINING_AUTO;
-        else if (strcmp(arg, "on") == 0)
-            a->pipelining = PIPELINING_ON;
-        else if (strcmp(arg, "off") == 0)
-            a->pipelining = PIPELINING_OFF;
-        else
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_PIPELINING);
-        break;
-    case OPT_RECEIVED_HEADER:
-        if (parse_onoff(arg, &a->received_header) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_RECEIVED_HEADER);
-        break;
-    case OPT_AUTH:
-        if (!arg || !*arg || strcmp(arg, "on") == 0)
-            set_string(a, ACC_AUTH, &a->auth, NULL);
-        else if (auth_ok(arg))
-            set_string(a, ACC_AUTH, &a->auth, arg);
-        else
-            return bad_arg(e, arg, opt);
-        break;
-    case OPT_USER:
-        set_string(a, ACC_USER, &a->user, arg);
-        break;
-    case OPT_PASSWORDEVAL:
-        set_string(a, ACC_PASSWORDEVAL, &a->passwordeval, arg);
-        break;
-    case OPT_TLS:
-        if (parse_onoff(arg, &a->tls) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_TLS);
-        break;
-    case OPT_TLS_STARTTLS:
-        if (parse_onoff(arg, &a->tls_starttls) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_TLS_STARTTLS);
-        break;
-    case OPT_TLS_TRUST_FILE:
-        /* "" means "no trust file" (shown as not set), unlike NULL. */
-        set_file(a, ACC_TLS_TRUST_FILE, &a->tls_trust_file, arg);
-        if (!a->tls_trust_file)
-            a->tls_trust_file = xstrdup("");
-        break;
-    case OPT_TLS_CRL_FILE:
-        set_file(a, ACC_TLS_CRL_FILE, &a->tls_crl_file, arg);
-        break;
-    case OPT_TLS_FINGERPRINT:
-        return via_conf(a, "tls_fingerprint", arg, opt, e);
-    case OPT_TLS_KEY_FILE:
-        set_file(a, ACC_TLS_KEY_FILE, &a->tls_key_file, arg);
-        break;
-    case OPT_TLS_CERT_FILE:
-        set_file(a, ACC_TLS_CERT_FILE, &a->tls_cert_file, arg);
-        break;
-    case OPT_TLS_CERTCHECK:
-        if (parse_onoff(arg, &a->tls_certcheck) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_TLS_CERTCHECK);
-        break;
-    case OPT_TLS_PRIORITIES:
-        set_string(a, ACC_TLS_PRIORITIES, &a->tls_priorities, arg);
-        break;
-    case OPT_TLS_HOST_OVERRIDE:
-        set_string(a, ACC_TLS_HOST_OVERRIDE, &a->tls_host_override, arg);
-        break;
-    case OPT_TLS_MIN_DH_PRIME_BITS:
-        return via_conf(a, "tls_min_dh_prime_bits", arg, opt, e);
+    case OPT_SOURCE_IP: case OPT_PROXY_HOST: case OPT_PROXY_PORT:
+    case OPT_SOCKET: case OPT_TIMEOUT: case OPT_PIPELINING:
+    case OPT_RECEIVED_HEADER: case OPT_AUTH: case OPT_USER:
+    case OPT_PASSWORDEVAL: case OPT_TLS: case OPT_TLS_STARTTLS:
+    case OPT_TLS_TRUST_FILE: case OPT_TLS_CRL_FILE: case OPT_TLS_FINGERPRINT:
+    case OPT_TLS_KEY_FILE: case OPT_TLS_CERT_FILE: case OPT_TLS_CERTCHECK:
+    case OPT_TLS_PRIORITIES: case OPT_TLS_HOST_OVERRIDE:
+    case OPT_TLS_MIN_DH_PRIME_BITS: case 'n': case OPT_ONLY_NEW:
+    case 'k': case OPT_KEEP: case OPT_KILLSIZE: case OPT_SKIPSIZE:
+    case OPT_FILTER:
+        return via_conf(a, conf_command_of(val), arg, opt, e);
     case OPT_TLS_FORCE_SSLV3:
         break;
     case 'q': case OPT_QUIET:
@@ -405,32 +354,17 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
     case 's': case OPT_STATUS_ONLY:
         c->action = CLI_ACTION_STATUS;
         break;
-    case 'n': case OPT_ONLY_NEW:
-        if (parse_onoff(arg, &a->only_new) < 0)
-            return bad_arg(e, arg, opt);
-        a->set |= ACC_BIT(ACC_ONLY_NEW);
-        break;
-    case 'k': case OPT_KEEP:
-        if (parse_onoff(arg, &b) < 0)
-            return bad_arg(e, arg, opt);
-        a->keep = b ? KEEP_ON : KEEP_OFF;
-        a->keep_seconds = 0;
-        a->set |= ACC_BIT(ACC_KEEP);
-        break;
-    case OPT_KILLSIZE:
-        return via_conf(a, "killsize", arg, opt, e);
-    case OPT_SKIPSIZE:
-        return via_conf(a, "skipsize", arg, opt, e);
-    case OPT_FILTER:
-        set_string(a, ACC_FILTER, &a->filter, arg);
+    case OPT_UIDLS_FILE:
+        /* The original takes an empty --uidls-file= (the default file)
+         * where its command wants an argument.  Expanded later, after
+         * %U/%H, by account_uidls_path(). */
+        set_string(a, ACC_UIDLS_FILE, &a->uidls_file, arg);
         break;
     case OPT_DELIVERY:
+        /* METHOD,ARGS as in the original, where ARGS stays as written
+         * (quotes too), unlike the command's METHOD ARGS. */
         if (parse_delivery(a, arg) < 0)
             return bad_arg(e, arg, opt);
-        break;
-    case OPT_UIDLS_FILE:
-        /* Expanded later, after %U/%H, by account_uidls_path(). */
-        set_string(a, ACC_UIDLS_FILE, &a->uidls_file, arg);
         break;
     case 'j': case OPT_JOBS:
         if (parse_int(arg, 1, CLI_JOBS_MAX, &n) < 0)

@@ -75,8 +75,12 @@ int cli_parse(struct cli *c, int argc, char **argv, struct mp_err *e);
 /* Releases what cli_parse() allocated; c can be parsed into again. */
 void cli_clear(struct cli *c);
 
-/* The authentication methods the --auth option and `auth` command accept
- * (lower case, NULL-terminated), whatever this build supports. */
-extern const char *const cli_auth_methods[];
+/* The configuration command whose parser the long option name (without
+ * "--") goes through, e.g. "tls_starttls" for "tls-starttls"; NULL for an
+ * option that is no account setting or parses its own argument (--host,
+ * --delivery, --uidls-file). */
+const char *cli_option_command(const char *name);
+/* The name of long option i (0, 1, ...), NULL after the last. */
+const char *cli_option_name(size_t i);
 
 #endif

@@ -153,7 +153,7 @@ static bool fingerprint_ok(const char *s)
     return n == 16 || n == 20 || n == 32;
 }
 
-static const char *const auth_methods[] = {
+const char *const conf_auth_methods[] = {
     "user", "apop", "plain", "scram-sha-1", "scram-sha-256",
     "scram-sha-1-plus", "scram-sha-256-plus", "cram-md5", "digest-md5",
     "gssapi", "external", "login", "ntlm", "oauthbearer", "xoauth2", NULL
@@ -220,10 +220,10 @@ static int set_auth(struct account *a, const char *arg, struct mp_err *e)
         return 0;
     }
     /* Case-blind, unlike the original, which wants lower case. */
-    for (i = 0; auth_methods[i]; i++) {
-        if (span_eq_ci(s, auth_methods[i])) {
+    for (i = 0; conf_auth_methods[i]; i++) {
+        if (span_eq_ci(s, conf_auth_methods[i])) {
             free(a->auth);
-            a->auth = xstrdup(auth_methods[i]);
+            a->auth = xstrdup(conf_auth_methods[i]);
             return 0;
         }
     }

@@ -26,6 +26,10 @@ int conf_load_file(const char *path, struct account_list *out, struct mp_err *e)
  * frees. */
 char *conf_default_path(void);
 
+/* The authentication methods the `auth` command and the --auth option
+ * accept (lower case, NULL-terminated), whatever this build supports. */
+extern const char *const conf_auth_methods[];
+
 /* Applies one account command (not `account`, `defaults` or `eval`) to a,
  * exactly as a configuration line would: arg is the argument after
  * unquoting, "" for none.  Sets the field's bit in a->set.  Errors:

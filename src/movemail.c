@@ -200,10 +200,10 @@ static int parse_auth(const char *p, size_t n, struct movemail_source *s)
         free(m);
         m = xstrdup("apop");
     }
-    for (i = 0; cli_auth_methods[i]; i++)
-        if (strcmp(m, cli_auth_methods[i]) == 0)
+    for (i = 0; conf_auth_methods[i]; i++)
+        if (strcmp(m, conf_auth_methods[i]) == 0)
             break;
-    if (!cli_auth_methods[i]) {
+    if (!conf_auth_methods[i]) {
         free(m);
         return -1;
     }

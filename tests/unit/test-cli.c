@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "cli.h"
+#include "conf.h"
 #include "tap.h"
 
 #define MAXARGS 8
@@ -54,7 +56,6 @@ static const struct row invalid[] = {
     { "pipelining", { "--pipelining=maybe", NULL }, "for --pipelining" },
     { "tls value", { "--tls=yes", NULL }, "yes for --tls" },
     { "auth unknown", { "--auth=foo", NULL }, "foo for --auth" },
-    { "auth upper case", { "--auth=PLAIN", NULL }, "PLAIN for --auth" },
     { "auth off", { "--auth=off", NULL }, "off for --auth" },
     { "size unknown suffix", { "--skipsize=2g", NULL },
       "2g for --skipsize" },
@@ -68,7 +69,7 @@ static const struct row invalid[] = {
     { "delivery without comma", { "--delivery=maildir", NULL },
       "maildir for --delivery" },
     { "delivery unknown", { "--delivery=foo,x", NULL }, "for --delivery" },
-    { "keep duration", { "--keep=1d", NULL }, "1d for --keep" },
+    { "keep not a duration", { "--keep=1x", NULL }, "1x for --keep" },
     { "short keep value", { "-kmaybe", NULL }, "maybe for -k" },
     { "only-new value", { "--only-new=x", NULL }, "x for --only-new" },
     { "host and accounts", { "--host=h", "acc", NULL },
@@ -245,9 +246,122 @@ static void test_valid(void)
     }
 }
 
+/* Every account option goes through its configuration command's parser:
+ * for each option below and each word, the option accepts the word
+ * exactly when the command does, and sets the same (as --pretend shows
+ * it).  Words for every kind of argument, valid and not. */
+static const char *const words[] = {
+    "", "on", "off", "auto", "yes", "On", "0", "1", "110", "65535",
+    "65536", "-1", "+5", "99999999999", "10k", "3M", "2g", "1d", "14d12h",
+    "x1", "PLAIN", "plain", "apop", "scram-sha-256-plus", "foo", "system",
+    "~/file", "/a/b", "a b", "\"quoted\"",
+    "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33",
+    "00:11:22", "NORMAL:-VERS-TLS1.0",
+};
+
+/* The option and the command it must behave like. */
+static const struct {
+    const char *option;
+    const char *command;
+} same_words[] = {
+    { "port", "port" }, { "source-ip", "source_ip" },
+    { "proxy-host", "proxy_host" }, { "proxy-port", "proxy_port" },
+    { "socket", "socket" }, { "timeout", "timeout" },
+    { "pipelining", "pipelining" },
+    { "received-header", "received_header" }, { "auth", "auth" },
+    { "user", "user" }, { "passwordeval", "passwordeval" },
+    { "tls", "tls" }, { "tls-starttls", "tls_starttls" },
+    { "tls-trust-file", "tls_trust_file" },
+    { "tls-crl-file", "tls_crl_file" },
+    { "tls-fingerprint", "tls_fingerprint" },
+    { "tls-key-file", "tls_key_file" },
+    { "tls-cert-file", "tls_cert_file" },
+    { "tls-certcheck", "tls_certcheck" },
+    { "tls-priorities", "tls_priorities" },
+    { "tls-host-override", "tls_host_override" },
+    { "tls-min-dh-prime-bits", "tls_min_dh_prime_bits" },
+    { "only-new", "only_new" }, { "keep", "keep" },
+    { "killsize", "killsize" }, { "skipsize", "skipsize" },
+    { "filter", "filter" },
+};
+
+static char *pretend(const struct account *a)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    if (f) {
+        account_print_pretend(a, f);
+        fclose(f);
+    }
+    return text;
+}
+
+static void test_same_words(void)
+{
+    size_t nrows = sizeof same_words / sizeof same_words[0];
+
+    /* Every option cli.c sends to a command has a row here. */
+    for (size_t i = 0; cli_option_name(i); i++) {
+        const char *name = cli_option_name(i), *cmd;
+        size_t r;
+
+        if (!(cmd = cli_option_command(name)))
+            continue;
+        for (r = 0; r < nrows; r++)
+            if (strcmp(same_words[r].option, name) == 0)
+                break;
+        ok(r < nrows && strcmp(same_words[r].command, cmd) == 0,
+           "--%s goes through `%s` and has a row in same_words[]", name,
+           cmd);
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        const char *opt = same_words[r].option, *cmd = same_words[r].command;
+        int differ = 0;
+
+        is_str(cli_option_command(opt), cmd, "--%s is `%s`", opt, cmd);
+        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+            char arg[256];
+            const char *args[] = { arg, NULL };
+            struct account *a = account_new("x");
+            struct mp_err e, ce;
+            struct cli c;
+            int rc, rconf;
+
+            snprintf(arg, sizeof arg, "--%s=%s", opt, words[w]);
+            rc = parse(args, &c, &e);
+            err_init(&ce);
+            rconf = conf_account_set(a, cmd, words[w], &ce);
+            if ((rc == 0) != (rconf == 0)) {
+                differ++;
+                printf("# %s: option %s, command %s\n", arg,
+                       rc == 0 ? "accepts" : "refuses",
+                       rconf == 0 ? "accepts" : "refuses");
+            } else if (rc == 0) {
+                char *p1 = pretend(c.over), *p2 = pretend(a);
+
+                if (!p1 || !p2 || strcmp(p1, p2) != 0
+                    || c.over->set != a->set) {
+                    differ++;
+                    printf("# %s: not the same setting as `%s %s`\n", arg,
+                           cmd, words[w]);
+                }
+                free(p1);
+                free(p2);
+            }
+            cli_clear(&c);
+            account_free(&a);
+        }
+        is_int(differ, 0, "--%s accepts the words of `%s`, with the same "
+               "effect", opt, cmd);
+    }
+}
+
 int main(void)
 {
     test_invalid();
     test_valid();
+    test_same_words();
     return done_testing();
 }

@@ -38,6 +38,10 @@ struct pop3_session {
     struct pop3_caps caps;
     bool stat_done;
     unsigned long nmsgs;
+    /* pop3_listing_ahead(): the listing goes out behind USER and PASS
+     * (want_ahead); once it did and the login succeeded, its replies are
+     * on their way (ahead) and pop3_listing() only reads them. */
+    bool want_ahead, ahead_uidl, ahead;
 
     /* A copy of the last status line: the spans of the last pop3_status
      * point here, and errors quote it. */
@@ -170,7 +174,7 @@ static int check_usable(struct pop3_session *s, struct mp_err *e)
     if (s->state == POP3_STATE_BROKEN || s->state == POP3_STATE_DONE)
         return err_set(e, MP_ESOFTWARE, _("the POP3 session is no longer "
                        "usable"));
-    if (s->rcount > 0 || s->qlen > 0)
+    if (s->rcount > 0 || s->qlen > 0 || s->ahead)
         return err_set(e, MP_ESOFTWARE, _("POP3 commands are still in "
                        "flight"));
     return 0;
@@ -490,6 +494,48 @@ int pop3_command(struct pop3_session *s, enum pop3_cmd cmd,
     return command(s, line, trace, cmd == POP3_CMD_AUTH, st_r, e);
 }
 
+void pop3_listing_ahead(struct pop3_session *s, bool want_uidl)
+{
+    s->want_ahead = true;
+    s->ahead_uidl = want_uidl;
+}
+
+/* Behind a login pair: STAT, LIST and maybe UIDL into the same write, so
+ * the listing comes back with PASS's answer instead of a round trip later.
+ * A server holds its answer to PASS until it has checked the password (and
+ * dovecot's, sent in a second small write, until our ACK of USER's answer
+ * comes back: Nagle), so this saves a whole round trip on a slow link.
+ * Before authentication a server answers these with -ERR, which
+ * drain_ahead() reads away.  Returns how many commands were added. */
+static int send_ahead(struct pop3_session *s)
+{
+    if (!s->want_ahead)
+        return 0;
+    s->want_ahead = false;
+    send_line(s, "STAT", 4, POP3_TRACE_ALL);
+    send_line(s, "LIST", 4, POP3_TRACE_ALL);
+    if (s->ahead_uidl)
+        send_line(s, "UIDL", 4, POP3_TRACE_ALL);
+    return s->ahead_uidl ? 3 : 2;
+}
+
+/* After a refused login: the n replies to the listing sent ahead, each
+ * -ERR in the AUTHORIZATION state.  A +OK would start a listing we do not
+ * expect, and a read error ends the session: both leave it broken (closed
+ * without QUIT, which costs nothing before a login). */
+static void drain_ahead(struct pop3_session *s, int n)
+{
+    struct pop3_status st;
+    struct mp_err e;
+
+    err_init(&e);
+    while (n-- > 0)
+        if (read_status(s, &st, &e) != 0 || st.kind != POP3_ERR) {
+            broken(s);
+            return;
+        }
+}
+
 int pop3_command_pair(struct pop3_session *s,
                       const char *line1, enum pop3_trace trace1,
                       const char *line2, enum pop3_trace trace2,
@@ -500,6 +546,7 @@ int pop3_command_pair(struct pop3_session *s,
     size_t len1 = strlen(line1), len2 = strlen(line2), flen;
     struct pop3_status st;
     const char *why;
+    int ahead;
 
     if (len1 > POP3_LINE_MAX || len2 > POP3_LINE_MAX
         || strpbrk(line1, "\r\n") || strpbrk(line2, "\r\n")
@@ -509,6 +556,7 @@ int pop3_command_pair(struct pop3_session *s,
         return -1;
     send_line(s, line1, len1, trace1);
     send_line(s, line2, len2, trace2);
+    ahead = send_ahead(s);
     if (flush(s, e) != 0 || read_status(s, &st, e) != 0)
         return broken(s);
     *which_r = 0;
@@ -524,6 +572,8 @@ int pop3_command_pair(struct pop3_session *s,
         err_init(&e2);
         if (read_status(s, &st, &e2) != 0)
             broken(s);
+        else if (ahead)
+            drain_ahead(s, ahead);
         memcpy(s->status, first, flen + 1);
         if (pop3_parse_status(s->status, flen, st_r, &why) != 0)
             return err_set(e, MP_ESOFTWARE, _("invalid POP3 status"));
@@ -532,8 +582,22 @@ int pop3_command_pair(struct pop3_session *s,
     if (read_status(s, st_r, e) != 0)
         return broken(s);
     *which_r = 1;
-    if (st_r->kind != POP3_CONT)
+    if (st_r->kind == POP3_OK) {
+        s->ahead = ahead > 0;
         return 0;
+    }
+    if (st_r->kind != POP3_CONT) {
+        if (ahead) {
+            /* keep PASS's refusal: draining overwrites s->status */
+            flen = strlen(s->status);
+            memcpy(first, s->status, flen + 1);
+            drain_ahead(s, ahead);
+            memcpy(s->status, first, flen + 1);
+            if (pop3_parse_status(s->status, flen, st_r, &why) != 0)
+                return err_set(e, MP_ESOFTWARE, _("invalid POP3 status"));
+        }
+        return 0;
+    }
 cont:
     err_set_server(e, s->status, strlen(s->status));
     err_set(e, MP_EPROTO, _("the POP3 server sent a continuation where none "
@@ -817,15 +881,25 @@ int pop3_listing(struct pop3_session *s, bool want_uidl, unsigned long *n_r,
             return -1;
         sent = false;
     } else {
-        if (need_transaction(s, e) != 0)
+        bool ahead = s->ahead;
+
+        s->ahead = false;
+        if (!ahead && need_transaction(s, e) != 0)
             return -1;
-        /* RFC 2449 §6.6: the three go out together; their replies come
-         * back in order.  A reply that breaks the session leaves the
-         * others unread, which is fine: a broken session is only closed. */
-        send_line(s, "STAT", 4, POP3_TRACE_ALL);
-        send_line(s, "LIST", 4, POP3_TRACE_ALL);
-        if (want_uidl)
-            send_line(s, "UIDL", 4, POP3_TRACE_ALL);
+        if (ahead && (s->state != POP3_STATE_TRANSACTION
+                      || want_uidl != s->ahead_uidl))
+            return err_set(e, MP_ESOFTWARE, _("not in the POP3 transaction "
+                           "state"));
+        /* RFC 2449 §6.6: the three go out together (or went out behind
+         * the login already); their replies come back in order.  A reply
+         * that breaks the session leaves the others unread, which is
+         * fine: a broken session is only closed. */
+        if (!ahead) {
+            send_line(s, "STAT", 4, POP3_TRACE_ALL);
+            send_line(s, "LIST", 4, POP3_TRACE_ALL);
+            if (want_uidl)
+                send_line(s, "UIDL", 4, POP3_TRACE_ALL);
+        }
         if (flush(s, e) != 0 || read_status(s, &st, e) != 0)
             return broken(s);
         if (st.kind != POP3_OK) {

@@ -154,6 +154,13 @@ int pop3_command_pair(struct pop3_session *s,
                       struct pop3_status *st_r, int *which_r,
                       struct mp_err *e);
 void pop3_set_authenticated(struct pop3_session *s);
+/* Before authentication: when it is a pipelined pair (USER and PASS),
+ * STAT, LIST and (want_uidl) UIDL go out in the same write, and the next
+ * call must be pop3_listing() with the same want_uidl, which then only
+ * reads their replies: one round trip less.  After a refused login their
+ * -ERR replies are read away.  Without pipelining, or with another
+ * mechanism, nothing changes. */
+void pop3_listing_ahead(struct pop3_session *s, bool want_uidl);
 
 /* Fills e from a -ERR status: kind from the RESP-CODE (see above) or
  * plain_kind without one, e->server the raw status line, and the message

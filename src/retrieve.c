@@ -982,7 +982,8 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     /* The UIDLs file is read (and a journal replayed) while the server
      * prepares its greeting: see step 2 at the top. */
     r.want_j = action == RETRIEVE_FETCH;
-    if (session_open_meanwhile(&r.ses, a, SESSION_AUTH,
+    if (session_open_meanwhile(&r.ses, a, action == RETRIEVE_AUTH
+                               ? SESSION_AUTH : SESSION_LISTING,
                                action != RETRIEVE_AUTH ? open_uidls_cb
                                : NULL, &r, e) < 0)
         goto out;

@@ -144,6 +144,8 @@ int session_open_meanwhile(struct session *s, const struct account *a,
     ap.host = a->host;
     ap.port = port;
     ap.ntlm_domain = a->ntlm_domain;
+    if (until == SESSION_LISTING)
+        pop3_listing_ahead(s->pop3, true);
     if (pop3_auth(s->pop3, &ap, e) != 0) {
         /* A refused login leaves the session usable: say goodbye politely
          * (nothing was deleted, so QUIT is harmless), keeping the first

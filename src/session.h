@@ -7,7 +7,9 @@
  * that does not offer STLS or refuses it ends the session before any
  * credential is sent; the line reader must be empty when the handshake
  * starts; capabilities are fetched again after TLS and the old ones
- * forgotten; nothing is pipelined across STLS or authentication. */
+ * forgotten; nothing is pipelined across STLS or authentication, except
+ * STAT, LIST and UIDL behind a USER/PASS pair (SESSION_LISTING), where no
+ * security layer can start and a refused login gets -ERR to each. */
 #ifndef MPOP_SESSION_H
 #define MPOP_SESSION_H
 
@@ -20,7 +22,9 @@
 
 enum session_until {
     SESSION_CAPA,       /* greeting, TLS, capabilities: --serverinfo */
-    SESSION_AUTH        /* ... and authenticated: everything else */
+    SESSION_AUTH,       /* ... and authenticated: everything else */
+    SESSION_LISTING     /* ... with pop3_listing(, true, ) next, whose
+                           commands may go out with the login's */
 };
 
 struct session {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,12 @@ int net_connect_addrs(const struct addrinfo *list, const char *name,
                           "for %s port %d"), name, port);
             continue;
         }
+        /* Every write is a whole batch of commands (or a whole TLS
+         * flight), never a byte trickle: Nagle's rule could only hold a
+         * batch back for a round trip, e.g. GnuTLS's Finished behind its
+         * ChangeCipherSpec, written separately, until the server's ACK. */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+                         sizeof(int));
         if (source_ip && *source_ip
             && bind_source(fd, ai->ai_family, source_ip, e) < 0) {
             close(fd);

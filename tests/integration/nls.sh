@@ -127,7 +127,7 @@ locale_of()
     esac
 }
 
-plan $((3 + 1 + 4 * NL + 4 + 6 * NL + 14))
+plan $((3 + 2 + 4 * NL + 4 + 6 * NL + 14))
 
 # 1-2: POTFILES.in lists exactly the files that use _(), N_() or ngettext().
 want=$(cd "$top_srcdir" &&
@@ -177,6 +177,14 @@ for l in $LANGS; do
         [ $((njobs % 2)) -ne 0 ] || wait
     fi
 done
+
+# 1: the manual and README name every language.
+undoc=
+for l in $LANGS; do
+    grep -q "($l)" "$top_srcdir/doc/mpop.texi" || undoc="$undoc $l (doc/mpop.texi)"
+    grep -q "[ (]$l[,)]" "$top_srcdir/README" || undoc="$undoc $l (README)"
+done
+is "$undoc" "" "doc/mpop.texi and README name every language of LINGUAS"
 
 # 4 per language: header, completeness, completeness against the current
 # template, and the compiled catalog.  CUR[l] is the catalog merged with

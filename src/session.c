@@ -52,11 +52,26 @@ static int get_password(void *ctx, char **pw_r, struct mp_err *e)
     return secret_get_password(a, pw_r, NULL, e);
 }
 
+void session_tls_params(const struct account *a, struct tls_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->host = a->host;
+    p->host_override = a->tls_host_override;
+    p->trust_file = a->tls_trust_file;
+    p->crl_file = a->tls_crl_file;
+    p->fingerprint = a->tls_fingerprint;
+    p->certcheck = a->tls_certcheck;
+    p->cert_file = a->tls_cert_file;
+    p->key_file = a->tls_key_file;
+    p->priorities = a->tls_priorities;
+    p->min_dh_prime_bits = a->tls_min_dh_prime_bits;
+}
+
 static int start_tls(struct session *s, struct mp_err *e)
 {
     struct tls_params p;
 
-    tls_params_from_account(s->acc, &p);
+    session_tls_params(s->acc, &p);
     if (tls_start(&s->t, &p, e) != 0)
         return -1;
     s->tls = true;

@@ -18,6 +18,7 @@
 #include "account.h"
 #include "err.h"
 #include "pop3_client.h"
+#include "tls.h"
 #include "transport.h"
 
 enum session_until {
@@ -67,5 +68,10 @@ int session_open_meanwhile(struct session *s, const struct account *a,
  * Returns 0, or -1 with e filled when QUIT failed (the session is closed
  * either way).  NULL-safe on an unopened session (s->pop3 == NULL). */
 int session_close(struct session *s, bool quit, struct mp_err *e);
+
+/* Fills p from the account's tls_* settings (strings borrowed from a; the
+ * PIN callback is left NULL for the caller to set).  Here, not in tls.c:
+ * the TLS layer knows no accounts. */
+void session_tls_params(const struct account *a, struct tls_params *p);
 
 #endif

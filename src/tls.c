@@ -29,21 +29,6 @@ struct tls_conn {
 
 static const struct transport_ops tls_ops;
 
-void tls_params_from_account(const struct account *a, struct tls_params *p)
-{
-    memset(p, 0, sizeof *p);
-    p->host = a->host;
-    p->host_override = a->tls_host_override;
-    p->trust_file = a->tls_trust_file;
-    p->crl_file = a->tls_crl_file;
-    p->fingerprint = a->tls_fingerprint;
-    p->certcheck = a->tls_certcheck;
-    p->cert_file = a->tls_cert_file;
-    p->key_file = a->tls_key_file;
-    p->priorities = a->tls_priorities;
-    p->min_dh_prime_bits = a->tls_min_dh_prime_bits;
-}
-
 const char *tls_insecure_warning(const struct tls_params *p)
 {
     if (p->certcheck)

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "account.h"
 #include "err.h"
 #include "transport.h"
 
@@ -49,10 +48,6 @@ struct tls_params {
     tls_pin_fn pin;             /* NULL: PINs cannot be entered */
     void *pin_data;
 };
-
-/* Fills p from the account's tls_* settings (strings borrowed from a; the
- * PIN callback is left NULL for the caller to set). */
-void tls_params_from_account(const struct account *a, struct tls_params *p);
 
 /* The warning a caller should print before connecting, or NULL: set when
  * certcheck is off ("TLS certificate checks are disabled ...").  A static,

@@ -24,6 +24,7 @@
 
 #include "account.h"
 #include "net.h"
+#include "session.h"
 #include "tap.h"
 #include "tls.h"
 #include "transport.h"
@@ -917,7 +918,7 @@ static void test_params_from_account(void)
     a->tls_fingerprint = strdup("00:11");
     a->tls_certcheck = false;
     a->tls_min_dh_prime_bits = 1024;
-    tls_params_from_account(a, &p);
+    session_tls_params(a, &p);
     ok(strcmp(p.host, "pop.example.org") == 0
        && strcmp(p.host_override, "other.example.org") == 0
        && strcmp(p.trust_file, "system") == 0

@@ -87,6 +87,15 @@ msgstr()
         LC_ALL=$LOC msgexec "$T/pick" "$2"
 }
 
+# empty_plurals FILE.po: " N empty plural forms" when there are any.
+empty_plurals()
+{
+    LC_ALL=$LOC msgattrib --no-obsolete --no-wrap "$1" |
+        awk 'e && !/^"/ { n++ }
+             { e = /^msgstr\[[0-9]+\] ""$/ }
+             END { n += e; if (n) printf " %d empty plural forms", n }'
+}
+
 # plural_sig EXPR: the plural form EXPR picks for n = 0 1 2 5 11 21 22 101.
 plural_sig()
 {
@@ -206,7 +215,8 @@ for l in $LANGS; do
         fail "$l.po: header names mpop, $l, UTF-8 and $l's plural rule"
         diag "$hdr"
     fi
-    s=$(stats "$f")
+    # msgfmt counts a plural entry as translated when msgstr[0] is.
+    s="$(stats "$f")$(empty_plurals "$f")"
     like "$s" "+([0-9]) translated messages." \
         "$l.po: msgfmt --check passes; no fuzzy or untranslated entries"
     if [ -n "$POT" ]; then

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +27,8 @@ struct tls_conn {
     tls_pin_fn pin;
     void *pin_data;
 };
+/* tls_io_read() and the other ops of tls_io.h find it at t->ctx. */
+_Static_assert(offsetof(struct tls_conn, io) == 0, "io must come first");
 
 static const struct transport_ops tls_ops;
 
@@ -456,29 +459,6 @@ bool tls_active(const struct transport *t)
     return t->ops == &tls_ops && t->ctx;
 }
 
-static ssize_t tls_read(struct transport *t, void *buf, size_t n,
-                        struct mp_err *e)
-{
-    struct tls_conn *c = t->ctx;
-
-    return tls_io_read(&c->io, buf, n, e);
-}
-
-static int tls_write(struct transport *t, const void *buf, size_t n,
-                     struct mp_err *e)
-{
-    struct tls_conn *c = t->ctx;
-
-    return tls_io_write(&c->io, buf, n, e);
-}
-
-static size_t tls_pending(struct transport *t)
-{
-    struct tls_conn *c = t->ctx;
-
-    return c ? tls_io_pending(&c->io) : 0;
-}
-
 static void tls_close(struct transport *t)
 {
     struct tls_conn *c = t->ctx;
@@ -492,9 +472,9 @@ static void tls_close(struct transport *t)
 
 static const struct transport_ops tls_ops = {
     .name = "tls",
-    .read = tls_read,
-    .write = tls_write,
-    .pending = tls_pending,
+    .read = tls_io_read,
+    .write = tls_io_write,
+    .pending = tls_io_pending,
     .close = tls_close,
 };
 

@@ -171,9 +171,11 @@ int tls_io_fail(struct tls_io *io, int r, enum mp_err_kind kind,
     return err_set(e, kind, "%s: %s", what, gnutls_strerror(r));
 }
 
-ssize_t tls_io_read(struct tls_io *io, void *buf, size_t n,
+ssize_t tls_io_read(struct transport *t, void *buf, size_t n,
                     struct mp_err *e)
 {
+    struct tls_io *io = t->ctx;
+
     for (;;) {
         ssize_t r;
 
@@ -211,9 +213,10 @@ ssize_t tls_io_read(struct tls_io *io, void *buf, size_t n,
     }
 }
 
-int tls_io_write(struct tls_io *io, const void *buf, size_t n,
+int tls_io_write(struct transport *t, const void *buf, size_t n,
                  struct mp_err *e)
 {
+    struct tls_io *io = t->ctx;
     const char *p = buf;
 
     while (n > 0) {
@@ -237,9 +240,11 @@ int tls_io_write(struct tls_io *io, const void *buf, size_t n,
     return 0;
 }
 
-size_t tls_io_pending(const struct tls_io *io)
+size_t tls_io_pending(struct transport *t)
 {
-    return gnutls_record_check_pending(io->s);
+    const struct tls_io *io = t->ctx;
+
+    return io ? gnutls_record_check_pending(io->s) : 0;
 }
 
 void tls_io_bye(struct tls_io *io)

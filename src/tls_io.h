@@ -49,12 +49,15 @@ void tls_io_bind(struct tls_io *io);
 int tls_io_fail(struct tls_io *io, int r, enum mp_err_kind kind,
                 const char *what, struct mp_err *e);
 
-/* The transport_ops of a TLS transport, on io. */
-ssize_t tls_io_read(struct tls_io *io, void *buf, size_t n,
+/* The read, write and pending of a TLS transport_ops (client and server
+ * use them as they are): t->ctx points to the connection, whose struct
+ * has its struct tls_io as the first member; pending is 0 once ctx is
+ * NULL (closed). */
+ssize_t tls_io_read(struct transport *t, void *buf, size_t n,
                     struct mp_err *e);
-int tls_io_write(struct tls_io *io, const void *buf, size_t n,
+int tls_io_write(struct transport *t, const void *buf, size_t n,
                  struct mp_err *e);
-size_t tls_io_pending(const struct tls_io *io);
+size_t tls_io_pending(struct transport *t);
 /* Sends close_notify (without waiting for the peer's) unless the
  * connection broke or a signal asked us to stop. */
 void tls_io_bye(struct tls_io *io);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct tls_server {
 struct tls_sconn {
     struct tls_io io;
 };
+/* tls_io_read() and the other ops of tls_io.h find it at t->ctx. */
+_Static_assert(offsetof(struct tls_sconn, io) == 0, "io must come first");
 
 static const struct transport_ops tls_server_ops;
 
@@ -205,29 +208,6 @@ const char *tls_server_describe(const struct transport *t, char *buf,
     return buf;
 }
 
-static ssize_t sconn_read(struct transport *t, void *buf, size_t n,
-                          struct mp_err *e)
-{
-    struct tls_sconn *c = t->ctx;
-
-    return tls_io_read(&c->io, buf, n, e);
-}
-
-static int sconn_write(struct transport *t, const void *buf, size_t n,
-                       struct mp_err *e)
-{
-    struct tls_sconn *c = t->ctx;
-
-    return tls_io_write(&c->io, buf, n, e);
-}
-
-static size_t sconn_pending(struct transport *t)
-{
-    struct tls_sconn *c = t->ctx;
-
-    return c ? tls_io_pending(&c->io) : 0;
-}
-
 static void sconn_close(struct transport *t)
 {
     struct tls_sconn *c = t->ctx;
@@ -241,8 +221,8 @@ static void sconn_close(struct transport *t)
 
 static const struct transport_ops tls_server_ops = {
     .name = "tls",
-    .read = sconn_read,
-    .write = sconn_write,
-    .pending = sconn_pending,
+    .read = tls_io_read,
+    .write = tls_io_write,
+    .pending = tls_io_pending,
     .close = sconn_close,
 };

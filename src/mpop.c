@@ -498,6 +498,8 @@ struct runner {
     int rc;                 /* -j: the first failure, in order */
 };
 
+static void pretend(const struct cli *c, const struct account *a);
+
 /* One account with its log lines; its JSON object, when wanted, goes to
  * *json_r. */
 static int run_one(struct runner *rn, size_t i, char **json_r)
@@ -505,6 +507,12 @@ static int run_one(struct runner *rn, size_t i, char **json_r)
     const struct account *a = rn->sel->v[i];
     struct runlog_account ra;
     int r;
+
+    /* --debug starts with the account's settings, as in mpop 1.4.18. */
+    if (rn->c->debug) {
+        pretend(rn->c, a);
+        fflush(stdout);
+    }
 
     runlog_account_begin(&ra, &rn->log, a);
     ra.keep_mails = json_r != NULL;

@@ -238,8 +238,19 @@ static int check_signal(struct mp_err *e)
     return 0;
 }
 
+/* The server closed the connection where a status line or a listing line
+ * was due: EX_PROTOCOL, as mpop 1.4.18 ("empty reply"), not the line
+ * reader's MP_EIO (which stays for a mail cut off in its body). */
+static int eof_is_protocol(struct pop3_session *s, struct mp_err *e)
+{
+    if (s->lr.eof && e->kind == MP_EIO)
+        e->kind = MP_EPROTO;
+    return -1;
+}
+
 /* Reads one status line into s->status and parses it.  Errors: the line
- * reader's, and MP_EPROTO for a line that is no status line. */
+ * reader's, and MP_EPROTO for a line that is no status line or for the
+ * end of the stream. */
 static int read_status(struct pop3_session *s, struct pop3_status *st,
                        struct mp_err *e)
 {
@@ -249,7 +260,7 @@ static int read_status(struct pop3_session *s, struct pop3_status *st,
     if (check_signal(e) != 0 || note_wait(s, e) != 0)
         return -1;
     if (linereader_getline(&s->lr, &line, &len, e) != 0)
-        return -1;
+        return eof_is_protocol(s, e);
     log_conv("<-- ", line, len, 0);
     memcpy(s->status, line, len);
     s->status[len] = '\0';
@@ -269,9 +280,10 @@ static int read_listing_line(struct pop3_session *s, const char **line_r,
     const char *line;
     size_t len;
 
-    if (note_wait(s, e) != 0
-        || linereader_getline(&s->lr, &line, &len, e) != 0)
+    if (note_wait(s, e) != 0)
         return -1;
+    if (linereader_getline(&s->lr, &line, &len, e) != 0)
+        return eof_is_protocol(s, e);
     log_conv("<-- ", line, len, 0);
     *end_r = (len == 1 && line[0] == '.');
     if (len > 0 && line[0] == '.') {
@@ -394,17 +406,24 @@ int pop3_greeting(struct pop3_session *s, struct mp_err *e)
 
     if (s->state != POP3_STATE_GREETING)
         return err_set(e, MP_ESOFTWARE, _("the greeting was already read"));
-    if (note_wait(s, e) != 0
-        || linereader_getline(&s->lr, &line, &len, e) != 0)
+    if (note_wait(s, e) != 0)
         return broken(s);
+    if (linereader_getline(&s->lr, &line, &len, e) != 0) {
+        eof_is_protocol(s, e);
+        return broken(s);
+    }
     log_conv("<-- ", line, len, 0);
     memcpy(s->status, line, len);
     s->status[len] = '\0';
     if (pop3_parse_greeting(s->status, len, &g, &why) != 0) {
         if (pop3_parse_status(s->status, len, &st, &why) == 0
             && st.kind == POP3_ERR) {
-            pop3_status_error(s, &st, MP_EUNAVAIL, e,
+            pop3_status_error(s, &st, MP_EPROTO, e,
                               _("the POP3 server refused the connection"));
+            /* EX_PROTOCOL as in mpop 1.4.18, except for the temporary
+             * codes: try again later (see the manual, "Switching"). */
+            if (e->kind != MP_ETEMP)
+                e->kind = MP_EPROTO;
         } else {
             err_set_server(e, s->status, len);
             err_set(e, MP_EPROTO, _("the POP3 server sent an invalid "

@@ -583,9 +583,14 @@ static int on_reply(void *ctx, const struct pop3_job *job,
         r->m[job->msn - 1].fetch = true;
         return 0;
     case POP3_CMD_RETR:
-        return pop3_status_error(r->ses.pop3, st, MP_EUNAVAIL, e,
-                                 _("the POP3 server cannot send message "
-                                   "%lu"), job->msn);
+        pop3_status_error(r->ses.pop3, st, MP_EPROTO, e,
+                          _("the POP3 server cannot send message %lu"),
+                          job->msn);
+        /* EX_PROTOCOL as in mpop 1.4.18, except for the temporary codes:
+         * try again later (see the manual, "Switching"). */
+        if (e->kind != MP_ETEMP)
+            e->kind = MP_EPROTO;
+        return -1;
     default:
         return pop3_status_error(r->ses.pop3, st, MP_EUNAVAIL, e,
                                  _("the POP3 server cannot delete message "

@@ -540,16 +540,16 @@ static void test_bad_replies(void)
 
     const struct bad_case cases[] = {
         { "overlong greeting", longline, NULL, MP_EPROTO, NULL },
-        { "greeting -ERR", "-ERR go away\r\n", NULL, MP_EUNAVAIL,
+        { "greeting -ERR", "-ERR go away\r\n", NULL, MP_EPROTO,
           "-ERR go away" },
         { "greeting -ERR [SYS/TEMP]", "-ERR [SYS/TEMP] busy\r\n", NULL,
           MP_ETEMP, "-ERR [SYS/TEMP] busy" },
         { "greeting garbage", "* OK IMAP4rev1\r\n", NULL, MP_EPROTO, NULL },
-        { "closed before greeting", "", NULL, MP_EIO, NULL },
+        { "closed before greeting", "", NULL, MP_EPROTO, NULL },
         { "overlong CAPA reply", GREETING, longline, MP_EPROTO, NULL },
         { "bad CAPA line", GREETING, "+OK\r\nLOGIN-DELAY soon\r\n.\r\n",
           MP_EPROTO, "LOGIN-DELAY soon" },
-        { "CAPA cut", GREETING, "+OK\r\nTOP\r\n", MP_EIO, NULL },
+        { "CAPA cut", GREETING, "+OK\r\nTOP\r\n", MP_EPROTO, NULL },
         { "garbage status", GREETING, "OK fine\r\n", MP_EPROTO, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -21,7 +21,7 @@
 # with its reason) and asserts exactly that difference, so a new,
 # undocumented one fails.  One TAP result per situation.
 #
-# Runs DIFF_JOBS (default 4) situations at a time; about 40 s in all.
+# Runs DIFF_JOBS (default 4) situations at a time; about 30 s in all.
 . "${TESTLIB:-$(dirname "$0")/../lib}/common.sh"
 . "$TESTLIB/certs.sh"
 
@@ -111,6 +111,12 @@ send -ERR mailbox locked
 expect-eof *
 EOF
 } >"$T/sc/stat-err.pop3"
+{ echo "$login"; cat <<'EOF'
+expect STAT
+send -ERR [SYS/TEMP] try later
+expect-eof *
+EOF
+} >"$T/sc/stat-err-temp.pop3"
 cat >"$T/sc/pass-err.pop3" <<'EOF'
 send +OK hostile POP3 server ready
 expect CAPA
@@ -161,11 +167,11 @@ send SASL CRAM-MD5 PLAIN
 send .
 expect-eof *
 EOF
-# A status line whose bytes keep coming, each within the 1 s timeout, for
-# 5.4 s: the original waits for it, this mpop ends it after 3 timeouts.
+# A status line whose bytes keep coming, each within the 2 s timeout, for
+# 7.2 s: the original waits for it, this mpop ends it after 3 timeouts.
 { echo "send +OK hostile POP3 server ready"; cat <<'EOF'
 expect CAPA
-trickle 0.3 +OK capabilities\r\n
+trickle 0.4 +OK capabilities\r\n
 send USER
 send UIDL
 send PIPELINING
@@ -372,7 +378,7 @@ maildir-missing       | mpopd     | delivery maildir @D@/nonexistent | -C @D@/rc
 mda                   | mpopd     | delivery mda cat >>@D@/mda.out | -C @D@/rc a              | same
 mda-exit-3            | mpopd     | delivery mda cat >/dev/null; exit 3 | -C @D@/rc a         | same
 mda-exit-75           | mpopd     | delivery mda cat >/dev/null; exit 75 | -C @D@/rc a        | same
-mda-not-found         | mpopd     | delivery mda /nonexistent/mda | -C @D@/rc a               | same
+mda-not-found         | mpopd     | delivery mda cat >/dev/null; /nonexistent/mda | -C @D@/rc a | same
 uidls-uncreatable     | mpopd     | uidls_file /proc/nonexistent/uidls | -C @D@/rc a          | same
 uidls-corrupt         | mpopd     | uidls_file @T@/garbage-uidls  | -C @D@/rc a               | same
 auth-wrong-password   | mpopd     | password wrong                | -C @D@/rc a               | same
@@ -387,6 +393,8 @@ tls-fingerprint       | mpopd-tls | tls_trust_file\ntls_fingerprint @FP@ | -C @D
 tls-wrong-fingerprint | mpopd-tls | tls_trust_file\ntls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33 | -C @D@/rc a | same
 tls-certcheck-off     | mpopd-tls | tls_trust_file\ntls_certcheck off | -C @D@/rc a           | same
 tls-trust-missing     | mpopd-tls | tls_trust_file @D@/nonexistent.pem | -C @D@/rc a         | same
+tls-trust-no-cert     | mpopd-tls | tls_trust_file @T@/filter     | -C @D@/rc a               | same
+stls-trust-no-cert    | mpopd     | tls on\ntls_trust_file @T@/filter | -C @D@/rc a           | exit:66:69
 tls-wrong-host        | mpopd-tls | tls_host_override wrong.invalid | -C @D@/rc a             | same
 tls-to-plain-server   | mpopd     | tls on\ntls_starttls off\ntls_trust_file @T@/certs/ca.pem\ntimeout 2 | -C @D@/rc a | same
 greeting-err          | hostile:greeting-err.pop3 |               | -C @D@/rc a               | same
@@ -405,6 +413,7 @@ pass-login-delay      | hostile:pass-login-delay.pop3 |           | -C @D@/rc a 
 pass-in-use           | hostile:pass-in-use.pop3 |                | -C @D@/rc a               | same
 capa-refused          | hostile:capa-err-no-user.pop3 |           | -C @D@/rc a               | same
 stat-refused          | hostile:stat-err.pop3 |                   | -C @D@/rc a               | same
+stat-sys-temp         | hostile:stat-err-temp.pop3 |              | -C @D@/rc a               | exit:76:75
 stat-garbage          | hostile:stat-garbage.pop3 |               | -C @D@/rc a               | same
 stat-count-huge       | hostile:stat-count-huge.pop3 |            | -C @D@/rc a               | exit:70:76
 list-overlong-line    | hostile:list-overlong-line.pop3 |         | -C @D@/rc a               | same
@@ -418,7 +427,7 @@ retr-silent           | hostile:silent-retr.pop3 |                | -C @D@/rc a 
 dele-refused          | hostile:dele-err.pop3 |                   | -C @D@/rc a               | exit:65:75
 quit-refused          | hostile:quit-err.pop3 |                   | -C @D@/rc a               | exit:65:69
 slow-greeting         | hostile:greeting-drip.pop3 |              | -C @D@/rc a               | same
-line-too-slow         | hostile:line-too-slow.pop3 | timeout 1    | -C @D@/rc a               | line-bound
+line-too-slow         | hostile:line-too-slow.pop3 | timeout 2    | -C @D@/rc a               | line-bound
 EOF
 )
 

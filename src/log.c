@@ -150,14 +150,14 @@ static size_t quote_one(const unsigned char *p, size_t len, unsigned flags,
     unsigned char ch = p[0];
     size_t u;
 
-    if (((ch == '\\' || ch == '\t') && (flags & LOG_QUOTE_MESSAGE))
+    if ((ch == '\t' && (flags & LOG_QUOTE_MESSAGE))
         || (ch == '\n' && (flags & LOG_QUOTE_KEEP_LF))) {
         tmp[0] = (char)ch;
         *n_r = 1;
         return 1;
     }
-    if (ch == '\r' || ch == '\n' || ch == '\t' || ch == '\\'
-        || (ch == '"' && (flags & LOG_QUOTE_DQUOTE))) {
+    if (ch == '\r' || ch == '\n' || ch == '\t'
+        || ((ch == '"' || ch == '\\') && (flags & LOG_QUOTE_DQUOTE))) {
         tmp[0] = '\\';
         tmp[1] = ch == '\r' ? 'r' : ch == '\n' ? 'n' : ch == '\t' ? 't'
             : (char)ch;

@@ -36,8 +36,10 @@ void log_conv(const char *dir, const char *line, size_t len, int secret);
  * characters, DEL, C1 control characters (a raw byte 0x80-0x9f as much as
  * U+0080-U+009F written as C2 80 - C2 9F) and every byte of an invalid,
  * overlong, surrogate, out-of-range or cut-off UTF-8 sequence become \xHH;
- * CR, LF and TAB become \r, \n and \t, a backslash becomes \\, so the
- * output reads back unambiguously and no escape sequence reaches a terminal.
+ * CR, LF and TAB become \r, \n and \t.  No escape sequence reaches a
+ * terminal, and text without such bytes comes out unchanged (a backslash
+ * too: a user name DOMAIN\user or a certificate's "O=Foo\, Inc." look as
+ * mpop 1.4.18 shows them).
  *
  * Writes the quoted copy of p[0..len) into out (size outsz, always
  * NUL-terminated unless outsz is 0); when it does not fit, it ends in "..."
@@ -45,11 +47,12 @@ void log_conv(const char *dir, const char *line, size_t len, int secret);
 char *log_quote(char *out, size_t outsz, const char *p, size_t len);
 
 enum log_quote_flag {
-    /* '"' becomes \" too (runlog.c's quoted key=value values). */
+    /* '"' becomes \" and a backslash \\ too, so that the output reads
+     * back unambiguously (runlog.c's quoted key=value values). */
     LOG_QUOTE_DQUOTE = 1u << 0,
     /* Our own message text (a translated format with its arguments filled
-     * in): TAB and backslash stay as they are, so only what is dangerous
-     * changes (logfile.c's lines). */
+     * in): TAB stays as it is, so only what is dangerous changes
+     * (logfile.c's lines). */
     LOG_QUOTE_MESSAGE = 1u << 1,
     /* LF stays too (log_error() and log_debug(), with LOG_QUOTE_MESSAGE). */
     LOG_QUOTE_KEEP_LF = 1u << 3,

@@ -103,7 +103,7 @@ mkdir -p "$T/cert"
 certtool --generate-privkey --key-type=rsa --bits=2048 \
     --outfile "$T/cert/key.pem" >"$T/cert/log" 2>&1
 printf '%s\n' 'cn = "evil'$'\x1b''[31mred'$'\xc2\x9b''2J end"' \
-    'organization = "org'$'\x1b'']0;title'$'\x07''"' \
+    'organization = "org, Inc.'$'\x1b'']0;title'$'\x07''"' \
     'expiration_days = 30' 'dns_name = localhost' 'tls_www_server' \
     'encryption_key' 'signing_key' >"$T/cert/tmpl"
 certtool --generate-self-signed --load-privkey "$T/cert/key.pem" \
@@ -127,8 +127,8 @@ is "$rc" 0 "--serverinfo over TLS, hostile subject: exit 0"
 ok "safe $T/cert.out" "--serverinfo, hostile subject: terminal-safe"
 has "$T/cert.out" 'evil\x1b[31mred\xc2\x9b2J end' \
     "--serverinfo: subject's CN shown with \\xHH"
-has "$T/cert.out" 'O=org\x1b]0\\;title\x07,CN=' \
-    "--serverinfo: subject's O shown with \\xHH"
+has "$T/cert.out" 'O=org\, Inc.\x1b]0\;title\x07,CN=' \
+    "--serverinfo: subject's O with \\xHH, GnuTLS's DN escapes as they are"
 has "$T/cert.out" 'TLS certificate information:' \
     "--serverinfo: the certificate block is there"
 done_testing

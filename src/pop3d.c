@@ -430,30 +430,50 @@ static int enc_eol(struct pop3d_conn *s, struct encoder *c)
     return 0;
 }
 
+/* Line content goes out in runs (one copy per run between line ends, not
+ * one call per byte): serving big mails is mostly this loop. */
 static int enc_chunk(struct pop3d_conn *s, struct encoder *c, const char *p,
                      size_t n)
 {
-    for (size_t i = 0; i < n && !c->done; i++) {
-        char ch = p[i];
+    size_t i = 0;
+
+    while (i < n && !c->done) {
+        const char *q = p + i, *nl, *cr;
+        size_t rest = n - i, run;
 
         if (c->cr) {
             c->cr = false;
-            if (ch == '\n') {
+            if (*q == '\n') {
                 if (enc_eol(s, c) != 0)
                     return -1;
+                i++;
                 continue;
             }
             if (enc_content(s, c, '\r') != 0)
                 return -1;
         }
-        if (ch == '\r')
+        if (*q == '\r') {
             c->cr = true;
-        else if (ch == '\n') {
+            i++;
+            continue;
+        }
+        if (*q == '\n') {
             if (enc_eol(s, c) != 0)
                 return -1;
-        } else if (enc_content(s, c, ch) != 0) {
-            return -1;
+            i++;
+            continue;
         }
+        /* a run of content up to the next CR or LF */
+        nl = memchr(q, '\n', rest);
+        cr = memchr(q, '\r', nl ? (size_t)(nl - q) : rest);
+        run = (size_t)((cr ? cr : nl ? nl : q + rest) - q);
+        if (c->bol && *q == '.' && out_byte(s, '.') != 0)
+            return -1;
+        c->bol = false;
+        c->linelen += run;
+        if (out_add(s, q, run) != 0)
+            return -1;
+        i += run;
     }
     return 0;
 }

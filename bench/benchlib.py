@@ -7,17 +7,28 @@
         holds them) into DIR/new, named so dovecot trusts their size (S=).
     benchlib.py genbig FILE SIZE
         one mail of SIZE bytes, written in 1 MiB steps.
-    benchlib.py warm PORT USER PASS
+    benchlib.py warm PORT USER PASS [tls]
         one POP3 session with STAT, UIDL and LIST, so the server's index is
         built before anything is timed.
     benchlib.py retr PORT USER PASS [WINDOW]
         a minimal pipelining client: STAT, then RETR of every mail with at
         most WINDOW commands in flight; checks every reply, prints
         "MAILS BYTES SECONDS" (seconds from the first RETR to the last byte).
+    benchlib.py login PORT USER PASS REPS
+        the start of a session, REPS times: connect, greeting, USER, PASS,
+        STAT; prints the median in milliseconds.
     benchlib.py concurrent PORT COUNT PREFIX PASS
         open COUNT sessions at once as users PREFIX1..PREFIXCOUNT, log all
         in, hold them all open, then STAT/UIDL/RETR 1/QUIT on each; prints
         "OK ERRORS SECONDS" and the first error.
+    benchlib.py floor burst|turns HOST PORT USER PASS COUNT [tls]
+        the floor of a fetch on a slow link: fetch and delete COUNT mails
+        and print the seconds from connect to the end of QUIT's reply.
+        "burst" sends every command at once right after connecting (the
+        link's physics: connection and transfer only); "turns" waits for
+        the turns a POP3 client cannot avoid: greeting, CAPA, USER+PASS,
+        UIDL, then all RETRs at once, then all DELEs with QUIT.  "tls":
+        implicit TLS, certificate not checked.
     benchlib.py ir CALLGRIND_OUT
         print the total instruction count (Ir) of a callgrind output file.
     benchlib.py median X...
@@ -87,10 +98,24 @@ def genbig(path, size):
 
 
 class Pop3:
-    def __init__(self, port, timeout=120):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout)
+    def __init__(self, port, timeout=120, host="127.0.0.1", tls=False):
+        self.s = socket.create_connection((host, port), timeout)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self.s = ctx.wrap_socket(self.s)
         self.buf = b""
+
+    def send(self, data):
+        """Send, then acknowledge the reply's first segment at once, as a
+        client does that waits for it (see transport.c: a server's second
+        small write waits under Nagle's rule for that ACK)."""
+        self.s.sendall(data)
+        if hasattr(socket, "TCP_QUICKACK"):
+            self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     def line(self):
         while b"\r\n" not in self.buf:
@@ -148,8 +173,8 @@ class Pop3:
             self.s.close()
 
 
-def warm(port, user, pw):
-    p = Pop3(port)
+def warm(port, user, pw, tls=False):
+    p = Pop3(port, tls=tls)
     p.login(user, pw)
     p.cmd("STAT")
     p.cmd("UIDL")
@@ -180,6 +205,55 @@ def retr(port, user, pw, window=64):
     secs = time.monotonic() - t0
     p.close()
     print("%d %d %.4f" % (n, total, secs))
+
+
+def floor(mode, host, port, user, pw, n, tls):
+    t0 = time.monotonic()
+    p = Pop3(port, 120, host, tls)
+    retr = b"".join(b"RETR %d\r\n" % i for i in range(1, n + 1))
+    dele = b"".join(b"DELE %d\r\n" % i for i in range(1, n + 1))
+    login = ("USER %s\r\nPASS %s\r\n" % (user, pw)).encode()
+    if mode == "burst":
+        p.s.sendall(login + b"STAT\r\n" + retr + dele + b"QUIT\r\n")
+        p.ok("greeting")
+        p.ok("USER")
+        p.ok("PASS")
+    else:
+        p.ok("greeting")
+        p.send(b"CAPA\r\n")
+        p.ok("CAPA")
+        p.multi()
+        p.send(login + b"STAT\r\nUIDL\r\n")
+        p.ok("USER")
+        p.ok("PASS")
+    p.ok("STAT")
+    if mode != "burst":
+        p.ok("UIDL")
+        p.multi()
+        p.send(retr)
+    for i in range(n):
+        p.ok("RETR")
+        p.multi()
+    if mode != "burst":
+        p.send(dele + b"QUIT\r\n")
+    for i in range(n):
+        p.ok("DELE")
+    p.ok("QUIT")
+    p.s.close()
+    print("%.4f" % (time.monotonic() - t0))
+
+
+def login(port, user, pw, reps):
+    times = []
+    for _ in range(reps):
+        t = time.monotonic()
+        p = Pop3(port)
+        p.login(user, pw)
+        p.cmd("STAT")
+        times.append(time.monotonic() - t)
+        p.close()
+    times.sort()
+    print("%.1f" % (times[len(times) // 2] * 1000))
 
 
 def concurrent(port, count, prefix, pw):
@@ -235,11 +309,16 @@ def main():
     elif c == "genbig":
         genbig(a[1], int(a[2]))
     elif c == "warm":
-        warm(int(a[1]), a[2], a[3])
+        warm(int(a[1]), a[2], a[3], len(a) > 4 and a[4] == "tls")
     elif c == "retr":
         retr(int(a[1]), a[2], a[3], int(a[4]) if len(a) > 4 else 64)
+    elif c == "login":
+        login(int(a[1]), a[2], a[3], int(a[4]))
     elif c == "concurrent":
         concurrent(int(a[1]), int(a[2]), a[3], a[4])
+    elif c == "floor":
+        floor(a[1], a[2], int(a[3]), a[4], a[5], int(a[6]),
+              len(a) > 7 and a[7] == "tls")
     elif c == "ir":
         ir(a[1])
     elif c == "median":

@@ -96,6 +96,91 @@ printf '%-34s %10s %10s %7s\n' "mpop 1.4.18, keep, maildir on tmpfs" \
     "$a" "$b" "$(bench_ratio "$a" "$b")"
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$MPOPD_PID/status" 2>/dev/null)
 echo "mpopd peak RSS (listener, VmHWM): ${hwm:-?} KiB"
+
+# --- the same client, wall time and the server's CPU (issue 16) ----------
+# Server CPU: each server and all its processes (mpopd's session children,
+# dovecot's login, auth and pop3 processes) in a cpuacct cgroup of their
+# own; its usage before and after each client run.  Client: our mpop, keep
+# on, only_new off, into a maildir on tmpfs.
+CG=/sys/fs/cgroup/cpuacct
+if [ -w "$CG/cgroup.procs" ] || [ -d "$CG" ] && [ "$(id -u)" -eq 0 ]; then
+    # cg_adopt NAME PID: PID and all its descendants into cgroup NAME
+    cg_adopt()
+    {
+        local d=$CG/mpop-bench-$$-$1 p kids todo=("$2")
+        mkdir -p "$d" && at_exit "rmdir '$d' 2>/dev/null"
+        while [ ${#todo[@]} -gt 0 ]; do
+            p=${todo[0]}
+            todo=("${todo[@]:1}")
+            echo "$p" >"$d/cgroup.procs" 2>/dev/null
+            kids=$(cat /proc/"$p"/task/*/children 2>/dev/null)
+            # shellcheck disable=SC2206
+            todo+=($kids)
+        done
+    }
+    cg_adopt mpopd "$MPOPD_PID"
+    cg_adopt dovecot "$(cat "$DOVECOT_DIR/run/master.pid")"
+    cg_ns() { cat "$CG/mpop-bench-$$-$1/cpuacct.usage"; }
+else
+    cg_ns() { echo 0; }
+fi
+bench_template "$T/tpl-5m" 20 $((5 << 20))
+
+# serve NAME TEMPLATE COUNT: median wall and server CPU of REPS fetches
+# of our mpop from mpopd and dovecot, run in pairs; prints a row.
+serve()
+{
+    local name=$1 tpl=$2 count=$3 i srv port m w rc got c0 c1
+    local -A wl cl
+    rm -rf "$T/mpopd-md"
+    cp -al "$tpl" "$T/mpopd-md"
+    bench_restore "$tpl"
+    for ((i = 0; i < REPS; i++)); do
+        for srv in mpopd dovecot; do
+            [ $srv = mpopd ] && port=$MPOPD_PORT || port=$DOVECOT_PORT
+            bench_mpoprc "$T/rc" "$port" "maildir $SHM/md" "$T/uidls" \
+                "keep on" "only_new off"
+            bench_maildir "$SHM/md"
+            rm -f "$T/uidls"
+            c0=$(cg_ns $srv)
+            m=$(bench_run "$T/mpop.out" "$MPOP" -C "$T/rc" -q bench)
+            c1=$(cg_ns $srv)
+            w=$(echo "$m" | cut -d' ' -f1)
+            rc=$(echo "$m" | cut -d' ' -f5)
+            got=$(bench_count_new "$SHM/md")
+            if [ "$rc" -ne 0 ] || [ "$got" -ne "$count" ]; then
+                wl[$srv]+="fail "
+                continue
+            fi
+            wl[$srv]+="$w "
+            cl[$srv]+="$(python3 -c "print(($c1 - $c0) / 1e9)") "
+        done
+    done
+    for srv in mpopd dovecot; do
+        if [[ ${wl[$srv]} == *fail* ]]; then
+            wl[$srv]=fail cl[$srv]=fail
+        else
+            # shellcheck disable=SC2086
+            wl[$srv]=$(bench_median ${wl[$srv]})
+            # shellcheck disable=SC2086
+            cl[$srv]=$(bench_median ${cl[$srv]})
+        fi
+    done
+    printf '%-20s %9s %9s %6s %10s %10s %6s\n' "$name" "${wl[mpopd]}" \
+        "${wl[dovecot]}" "$(bench_ratio "${wl[mpopd]}" "${wl[dovecot]}")" \
+        "${cl[mpopd]}" "${cl[dovecot]}" \
+        "$(bench_ratio "${cl[mpopd]}" "${cl[dovecot]}")"
+}
+
+bench_hr "mpopd vs dovecot, our mpop as the client (keep on, tmpfs maildir), median of $REPS"
+printf '%-20s %9s %9s %6s %10s %10s %6s\n' mailbox "wall mpopd" dovecot \
+    ratio "srv CPU mpopd" dovecot ratio
+serve "2000 x 4 KiB" "$T/tpl" 2000
+serve "20 x 5 MiB" "$T/tpl-5m" 20
+echo "wall: the client's, exec to exit; srv CPU: user + sys of the server's"
+echo "processes (cpuacct cgroup).  Target (issue 16): mpopd no slower."
+rm -rf "$T/mpopd-md"
+cp -al "$T/tpl" "$T/mpopd-md"
 kill_wait "$MPOPD_PID"
 
 # --- concurrent sessions -------------------------------------------------

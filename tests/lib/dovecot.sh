@@ -11,7 +11,8 @@
 #         DIR/Maildir/       the test user's mailbox (maildir, empty)
 #         DIR/certs/         certs_make output (TLS modes only)
 #         DIR/dovecot.log    everything dovecot logs
-#       Listens on 127.0.0.1, on a port from free_port, and waits until the
+#       Listens on 127.0.0.1 (or on the addresses in DOVECOT_LISTEN, which
+#       must include it), on a port from free_port, and waits until the
 #       port answers.  Exports DOVECOT_PORT, DOVECOT_USER, DOVECOT_PASS,
 #       DOVECOT_DIR, DOVECOT_CA (the CA file to trust; empty in plain mode)
 #       and DOVECOT_MAILDIR.  Registers dovecot_stop with at_exit.
@@ -112,7 +113,7 @@ service imap-login {
     if [ "$mode" = plain ]; then
         ssl_conf="ssl = no"
         listeners="  inet_listener pop3 {
-    address = 127.0.0.1
+    address = ${DOVECOT_LISTEN:-127.0.0.1}
     port = $port
   }
   inet_listener pop3s {
@@ -132,7 +133,7 @@ ssl_key = <$dir/certs/server.key
 $dh"
         if [ "$mode" = starttls ]; then
             listeners="  inet_listener pop3 {
-    address = 127.0.0.1
+    address = ${DOVECOT_LISTEN:-127.0.0.1}
     port = $port
   }
   inet_listener pop3s {
@@ -143,7 +144,7 @@ $dh"
     port = 0
   }
   inet_listener pop3s {
-    address = 127.0.0.1
+    address = ${DOVECOT_LISTEN:-127.0.0.1}
     port = $port
     ssl = yes
   }"
@@ -153,7 +154,7 @@ $dh"
     cat >"$dir/dovecot.conf" <<EOF
 # Written by tests/lib/dovecot.sh for one test; mode $mode.
 protocols = pop3
-listen = 127.0.0.1
+listen = ${DOVECOT_LISTEN:-127.0.0.1}
 base_dir = $dir/run
 instance_name = mpoptest-$$-$port
 state_dir = $dir/run/state

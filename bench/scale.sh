@@ -1,0 +1,181 @@
+#!/bin/bash
+# Big mailboxes (issue 16): 10,000, 30,000 and 100,000 mails of 4 KiB on
+# dovecot and on mpopd, fetched by our mpop and by Debian's mpop 1.4.18 in
+# the same run.  For each server, size and client:
+#   full     the first fetch of every mail (keep on, empty UIDLs file)
+#   rescan   the next run: every mail known, nothing new
+#   +1000    the run after 1,000 new mails arrived on the server
+# with wall time, CPU (user + sys of the client, wait4) and peak memory
+# (max RSS).  The "per 1000" columns divide by the mails in the mailbox
+# (listed and compared on every run): with no quadratic step they stay
+# flat from 10,000 to 100,000.  Then the start of a session on each
+# mailbox: connect, USER, PASS, STAT (mpopd scans the maildir here;
+# dovecot reads its index), median of 3, against mpopd and dovecot.
+#
+#   bench/scale.sh [MAILS...]        (default: 10000 30000 100000)
+#
+# The mails are delivered into a maildir under /dev/shm (tmpfs, when it
+# has room), so the disk's fsync speed does not drown the clients' own
+# work: mpop 1.4.18 makes each mail durable with an fsync, we once per
+# batch; on tmpfs both cost next to nothing.  One run per figure; the
+# figures of one run are compared.  Environment: MPOP, ORIG_MPOP, MPOPD,
+# BUILD, RUN_LIMIT (default 900 s per client run).
+. "$(dirname "$0")/lib.sh"
+
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 30000 100000)
+RUN_LIMIT=${RUN_LIMIT:-900}
+NEW=1000
+
+bench_need python3 "$MPOPD" "$ORIG_MPOP" || exit 1
+max=0
+for n in "${SIZES[@]}"; do ((n > max)) && max=$n; done
+need_kib=$(( (max + NEW) * 6 * 3 ))      # templates + 2 servers' copies
+if [ "$(df -Pk "$T" | awk 'NR == 2 { print $4 }')" -lt "$need_kib" ]; then
+    echo "bench: scale.sh needs about $((need_kib / 1024)) MiB free in $T" >&2
+    exit 1
+fi
+OUT=$(mktemp -d /dev/shm/mpop-scale.XXXXXX 2>/dev/null) || OUT=$T/out
+if [ "$(df -Pk "$OUT" | awk 'NR == 2 { print $4 }')" -lt $(( max * 6 * 2 )) ]
+then
+    rm -rf "$OUT"
+    OUT=$T/out
+fi
+mkdir -p "$OUT"
+at_exit "rm -rf '$OUT'"
+
+bench_dovecot "$T/dovecot"
+
+# Templates: the biggest mailbox once; the smaller ones are hard links to
+# its first mails; the 1,000 new mails numbered after the biggest.
+echo "scale.sh: generating $max + $NEW mails of 4 KiB ..."
+bench_template "$T/tpl-all" "$max" 4096
+rm -rf "$T/tpl-new"
+$BL gen "$T/tpl-new" "$NEW" 4096 $((max + 1))
+bench_own "$T/tpl-new"
+for n in "${SIZES[@]}"; do
+    rm -rf "$T/tpl-$n"
+    mkdir -p "$T/tpl-$n/new" "$T/tpl-$n/cur" "$T/tpl-$n/tmp"
+    (cd "$T/tpl-all/new" && ls | sort -t M -k 2 -n | head -n "$n" |
+        xargs cp -l -t "$T/tpl-$n/new/")
+    bench_own "$T/tpl-$n"
+done
+
+start_mpopd()
+{
+    rm -f "$T/mpopd.port"
+    "$MPOPD" --port=0 --port-file="$T/mpopd.port" \
+        --auth="$DOVECOT_USER,echo '$DOVECOT_PASS'" \
+        --maildir="$T/mpopd-md" >"$T/mpopd.out" 2>&1 &
+    MPOPD_PID=$!
+    at_exit "kill_wait $MPOPD_PID"
+    wait_file "$T/mpopd.port" 10 || { cat "$T/mpopd.out" >&2; exit 1; }
+    MPOPD_PORT=$(cat "$T/mpopd.port")
+    wait_port "$MPOPD_PORT" 5
+}
+mkdir -p "$T/mpopd-md/new" "$T/mpopd-md/cur" "$T/mpopd-md/tmp"
+start_mpopd
+
+# restore SERVER N: the server's mailbox back to the first N mails.
+restore()
+{
+    if [ "$1" = dovecot ]; then
+        bench_restore "$T/tpl-$2"
+    else
+        rm -rf "$T/mpopd-md"
+        cp -al "$T/tpl-$2" "$T/mpopd-md"
+    fi
+}
+
+# add_new SERVER: the 1,000 new mails into the server's mailbox.
+add_new()
+{
+    local md
+    [ "$1" = dovecot ] && md=$DOVECOT_MAILDIR || md=$T/mpopd-md
+    cp -l "$T/tpl-new/new/"* "$md/new/"
+    [ "$1" = dovecot ] &&
+        $BL warm "$DOVECOT_PORT" "$DOVECOT_USER" "$DOVECOT_PASS"
+    return 0
+}
+
+# run WHO SERVER EXPECT: one fetch; prints "WALL CPU RSS_MIB OK".
+run()
+{
+    local who=$1 srv=$2 expect=$3 prog port m wall u s rss rc got
+    [ "$who" = ours ] && prog=$MPOP || prog=$ORIG_MPOP
+    [ "$srv" = dovecot ] && port=$DOVECOT_PORT || port=$MPOPD_PORT
+    bench_mpoprc "$T/rc" "$port" "maildir $OUT/md" "$T/uidls-$who" \
+        "keep on"
+    bench_maildir "$OUT/md"
+    m=$(bench_run "$T/log" "$prog" -C "$T/rc" -q bench)
+    read -r wall u s rss rc <<<"$m"
+    got=$(bench_count_new "$OUT/md")
+    if [ "$rc" -ne 0 ] || [ "$got" -ne "$expect" ]; then
+        echo "fail fail fail 0"
+        echo "$who/$srv: exit $rc, $got of $expect mails:" \
+            "$(grep -v '^ *$' "$T/log" | tail -n 1 | cut -c1-70)" >>"$T/fails"
+        return
+    fi
+    python3 -c "import sys
+print('%.3f %.3f %.1f 1' % (float(sys.argv[1]), float(sys.argv[2]) + float(sys.argv[3]), int(sys.argv[4]) / 1024))" \
+        "$wall" "$u" "$s" "$rss"
+}
+
+per1000()
+{
+    python3 -c "import sys
+try: print('%.1f' % (float(sys.argv[1]) * 1000 / int(sys.argv[2]) * 1000))
+except ValueError: print('-')" "$1" "$2"
+}
+
+bench_hr "Big mailboxes, 4 KiB mails, keep on, no delay (issue 16); one run each"
+echo "wall and CPU in s; ms/1000: per 1000 mails in the mailbox; RSS in MiB"
+printf '%-8s %-7s %-7s %-6s %8s %8s %7s %8s %7s\n' server mails phase \
+    client wall CPU RSS "wall/1k" "CPU/1k"
+: >"$T/fails"
+for srv in dovecot mpopd; do
+    for n in "${SIZES[@]}"; do
+        declare -A R=()
+        for who in ours orig; do
+            restore "$srv" "$n"
+            rm -f "$T/uidls-$who"
+            R[$who-full]=$(run "$who" "$srv" "$n")
+            R[$who-rescan]=$(run "$who" "$srv" 0)
+            add_new "$srv"
+            R[$who-new]=$(run "$who" "$srv" "$NEW")
+        done
+        for phase in full rescan new; do
+            for who in ours orig; do
+                read -r w c r ok <<<"${R[$who-$phase]}"
+                m=$n
+                [ "$phase" = new ] && m=$((n + NEW))
+                printf '%-8s %-7s %-7s %-6s %8s %8s %7s %8s %7s\n' "$srv" \
+                    "$n" "$([ $phase = new ] && echo +$NEW || echo $phase)" \
+                    "$([ $who = ours ] && echo ours || echo 1.4.18)" \
+                    "$w" "$c" "$r" "$(per1000 "$w" "$m")" "$(per1000 "$c" "$m")"
+            done
+        done
+        unset R
+    done
+done
+if [ -s "$T/fails" ]; then
+    echo "failed runs:"
+    cat "$T/fails"
+fi
+
+# --- start of a session: connect, USER, PASS, STAT -----------------------
+bench_hr "Session start on a big mailbox: connect, USER, PASS, STAT (median of 3, ms)"
+printf '%-8s %8s %8s %8s %10s\n' mails mpopd dovecot ratio "mpopd/1k"
+for n in "${SIZES[@]}"; do
+    restore mpopd "$n"
+    restore dovecot "$n"
+    a=$($BL login "$MPOPD_PORT" "$DOVECOT_USER" "$DOVECOT_PASS" 3)
+    b=$($BL login "$DOVECOT_PORT" "$DOVECOT_USER" "$DOVECOT_PASS" 3)
+    printf '%-8s %8s %8s %8s %10s\n' "$n" "$a" "$b" "$(bench_ratio "$a" "$b")" \
+        "$(python3 -c "print('%.2f' % (float('$a') * 1000 / $n))")"
+done
+hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$MPOPD_PID/status" 2>/dev/null)
+echo "mpopd listener peak RSS: ${hwm:-?} KiB (each session is a child)"
+echo "Targets (issue 16): wall and CPU per 1000 mails flat from the smallest"
+echo "to the biggest mailbox; ours below 64 MiB at 100,000 UIDs; rescan no"
+echo "slower than 1.4.18."

@@ -2,19 +2,15 @@
  * then what mpop does with a loaded account: account_check,
  * account_uidls_path and the --pretend printout.
  *
- * `eval CMD` must never run a command while fuzzing.  conf.c runs it with
- * popen(3) and reads the output with pclose(3) (see run_eval in conf.c).
- * This file defines popen and pclose itself: conf.c is linked statically
- * into the fuzzer (libmpop.a or the objects scripts/fuzz builds), so the
- * linker binds conf.c's calls to the definitions here, never to libc's
- * (the sanitizer runtimes' interceptors of popen are weak and lose too).
- * The fake popen runs nothing: it returns a memory stream holding the
- * command text itself followed by a newline, so `eval account x` behaves
- * like `account x` and the eval paths (nested eval, empty output, output
- * with a NUL) stay covered.  A command starting with "false" fails with
- * exit code 1.  LLVMFuzzerInitialize checks once that the interposition is
- * in effect and aborts otherwise, so a change to how conf.c runs eval (say
- * through proc.c) stops the fuzzer instead of letting it run random shell
+ * `eval CMD` must never run a command while fuzzing.  conf.c gets an
+ * eval's output through its conf_eval_capture hook (proc_capture(), which
+ * runs sh -c CMD); this target replaces it with fake_capture, which runs
+ * nothing: the output is the command text itself followed by a newline,
+ * so `eval account x` behaves like `account x` and the eval paths (nested
+ * eval, empty output, output with a NUL) stay covered.  A command starting
+ * with "false" fails with exit code 1.  LLVMFuzzerInitialize checks once
+ * that the hook is in effect and aborts otherwise, so a change to how
+ * conf.c runs eval stops the fuzzer instead of letting it run random shell
  * commands.  As a second guard, PATH is set to a directory that does not
  * exist. */
 #include "config.h"
@@ -28,63 +24,29 @@
 #include "err.h"
 #include "fuzz.h"
 
-static unsigned long fake_popen_calls;
+static unsigned long fake_calls;
 static FILE *devnull;
 
-/* The fake streams: at most a few are open at once (one per eval). */
-#define FAKE_MAX 4
-static struct {
-    FILE *f;
-    char *buf;
-    int status;
-} fake[FAKE_MAX];
-
-FILE *popen(const char *command, const char *type);
-int pclose(FILE *stream);
-
-FILE *popen(const char *command, const char *type)
+static int fake_capture(const char *cmd, size_t max, char **out_r,
+                        size_t *len_r, bool *too_long_r,
+                        struct proc_status *st, struct mp_err *e)
 {
-    size_t n = strlen(command);
-    int i;
+    size_t n = strlen(cmd);
 
-    fake_popen_calls++;
-    if (strcmp(type, "r") != 0)
-        return NULL;
-    for (i = 0; i < FAKE_MAX; i++)
-        if (!fake[i].f)
-            break;
-    if (i == FAKE_MAX)
-        return NULL;
-    fake[i].buf = malloc(n + 2);
-    if (!fake[i].buf)
-        return NULL;
-    memcpy(fake[i].buf, command, n);
-    fake[i].buf[n] = '\n';
-    fake[i].buf[n + 1] = '\0';
-    fake[i].status = strncmp(command, "false", 5) == 0 ? 1 << 8 : 0;
-    fake[i].f = fmemopen(fake[i].buf, n + 1, "r");
-    if (!fake[i].f) {
-        free(fake[i].buf);
-        fake[i].buf = NULL;
-    }
-    return fake[i].f;
-}
-
-int pclose(FILE *stream)
-{
-    int i, status;
-
-    for (i = 0; i < FAKE_MAX; i++) {
-        if (fake[i].f == stream) {
-            fclose(stream);
-            free(fake[i].buf);
-            fake[i].f = NULL;
-            fake[i].buf = NULL;
-            status = fake[i].status;
-            return status;
-        }
-    }
-    abort();    /* conf.c closed a stream the fake did not open */
+    (void)e;
+    fake_calls++;
+    *too_long_r = n + 1 > max;
+    if (*too_long_r)
+        n = max - 1;
+    *out_r = malloc(n + 2);
+    FUZZ_CHECK(*out_r != NULL);
+    memcpy(*out_r, cmd, n);
+    (*out_r)[n] = '\n';
+    (*out_r)[n + 1] = '\0';
+    *len_r = n + 1;
+    st->how = PROC_EXITED;
+    st->code = strncmp(cmd, "false", 5) == 0 ? 1 : 0;
+    return 0;
 }
 
 static void load(const char *text, size_t len, int check)
@@ -127,15 +89,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static const char probe[] = "defaults\neval account probe\n";
 
+    conf_eval_capture = fake_capture;
     setenv("PATH", "/nonexistent-fuzz-path", 1);
     setenv("HOME", "/nonexistent-fuzz-home", 1);
     unsetenv("XDG_CONFIG_HOME");
     devnull = fopen("/dev/null", "w");
     FUZZ_CHECK(devnull != NULL);
     load(probe, sizeof probe - 1, 0);
-    if (fake_popen_calls != 1) {
-        fprintf(stderr, "fuzz-conf: eval no longer goes through popen(); "
-                "neutralise it again before fuzzing (see fuzz-conf.c)\n");
+    if (fake_calls != 1) {
+        fprintf(stderr, "fuzz-conf: eval no longer goes through "
+                "conf_eval_capture; neutralise it again before fuzzing "
+                "(see fuzz-conf.c)\n");
         abort();
     }
     return 0;

@@ -560,6 +560,11 @@ static int cmd_account(struct conf_state *st, char *arg, struct mp_err *e)
 static int parse_line(struct conf_state *st, char *line, bool from_eval,
                       struct mp_err *e);
 
+int (*conf_eval_capture)(const char *cmd, size_t max, char **out_r,
+                         size_t *len_r, bool *too_long_r,
+                         struct proc_status *st, struct mp_err *e)
+    = proc_capture;
+
 /* Runs `sh -c cmd` and keeps the first line of its output. */
 static int run_eval(const char *cmd, char **line_r, struct mp_err *e)
 {
@@ -568,8 +573,8 @@ static int run_eval(const char *cmd, char **line_r, struct mp_err *e)
     size_t n;
     bool too_long;
 
-    if (proc_capture(cmd, EVAL_OUTPUT_MAX, &buf, &n, &too_long, &st,
-                     e) != 0) {
+    if (conf_eval_capture(cmd, EVAL_OUTPUT_MAX, &buf, &n, &too_long, &st,
+                          e) != 0) {
         err_prefix(e, _("cannot run eval command '%s': "), cmd);
         return -1;
     }

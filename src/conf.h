@@ -8,6 +8,7 @@
 
 #include "account.h"
 #include "err.h"
+#include "proc.h"
 
 /* Parses the stream f (named `name` in messages) and appends one account per
  * `account` command to out, in file order.  Any `defaults` apply to the
@@ -29,6 +30,13 @@ char *conf_default_path(void);
 /* The authentication methods the `auth` command and the --auth option
  * accept (lower case, NULL-terminated), whatever this build supports. */
 extern const char *const conf_auth_methods[];
+
+/* How `eval CMD` gets the command's output: proc_capture() (which runs
+ * sh -c CMD).  The fuzz target replaces it so that no command ever runs
+ * while fuzzing; nothing else may. */
+extern int (*conf_eval_capture)(const char *cmd, size_t max, char **out_r,
+                                size_t *len_r, bool *too_long_r,
+                                struct proc_status *st, struct mp_err *e);
 
 /* Applies one account command (not `account`, `defaults` or `eval`) to a,
  * exactly as a configuration line would: arg is the argument after

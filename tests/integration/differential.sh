@@ -363,6 +363,23 @@ fetch-keep-option     | mpopd     |                               | @twice@-C @D
 fetch-only-new-off    | mpopd     | keep on\nonly_new off         | @twice@-C @D@/rc a        | same
 fetch-keep-delete-old | mpopd     | keep on                       | @twice@-C @D@/rc --keep=off a | same
 fetch-all-accounts    | mpopd     |                               | -C @D@/rc -a              | same
+two-accounts-one-fails | mpopd    | account b : a\nport 1         | -C @D@/rc a b             | same
+first-account-fails   | mpopd     | account b : a\nport 1         | -C @D@/rc b a             | same
+all-accounts-half-quiet | mpopd   | account b : a\nuidls_file @D@/uidls-b | -C @D@/rc -a -Q | same
+passwordeval          | mpopd     | password\npasswordeval echo secret | -C @D@/rc a          | same
+passwordeval-fails    | mpopd     | password\npasswordeval exit 3 | -C @D@/rc a               | same
+no-password           | mpopd     | password                      | -C @D@/rc a               | same
+pipelining-off        | mpopd     | pipelining off                | -C @D@/rc a               | same
+only-new-off-no-keep  | mpopd     | only_new off                  | -C @D@/rc a               | same
+killsize-zero         | mpopd     | killsize 0                    | -C @D@/rc a               | same
+options-override      | mpopd     |                               | -C @D@/rc --keep=on --skipsize=1000 a | same
+exchange              | mpopd     | delivery exchange @D@/md      | -C @D@/rc a               | same
+socket-missing        | mpopd     | socket @D@/nonexistent.sock   | -C @D@/rc a               | same
+proxy-refused         | mpopd     | proxy_host 127.0.0.1\nproxy_port 1 | -C @D@/rc a          | same
+source-ip-bad         | mpopd     | source_ip 192.0.2.1           | -C @D@/rc a               | same
+tls-bad-priorities    | mpopd-tls | tls_priorities NONSENSE       | -C @D@/rc a               | same
+auth-only-wrong       | mpopd     | password wrong                | -C @D@/rc -A a            | same
+status-wrong          | mpopd     | password wrong                | -C @D@/rc -s a            | same
 fetch-skipsize        | mpopd     | skipsize 1000                 | -C @D@/rc a               | same
 fetch-killsize        | mpopd     | killsize 1000                 | -C @D@/rc a               | same
 fetch-killsize-keep   | mpopd     | killsize 1000\nkeep on        | -C @D@/rc a               | same
@@ -421,7 +438,6 @@ stat-refused          | hostile:stat-err.pop3 |                   | -C @D@/rc a 
 stat-sys-temp         | hostile:stat-err-temp.pop3 |              | -C @D@/rc a               | exit:76:75
 stat-garbage          | hostile:stat-garbage.pop3 |               | -C @D@/rc a               | same
 stat-count-huge       | hostile:stat-count-huge.pop3 |            | -C @D@/rc a               | exit:70:76
-list-overlong-line    | hostile:list-overlong-line.pop3 |         | -C @D@/rc a               | same
 stls-not-offered      | hostile:stls-not-offered.pop3 |           | -C @D@/rc a               | same
 stls-refused          | hostile:stls-refused.pop3 |               | -C @D@/rc a               | same
 retr-cut              | hostile:retr-cut.pop3 |                   | @limit=4@-C @D@/rc a      | cut-mid-mail

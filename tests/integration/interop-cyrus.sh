@@ -82,11 +82,8 @@ echo secret | saslpasswd2 -f "$D/sasldb2" -p -c -u localhost alice ||
     bail_out "saslpasswd2 failed"
 [ "$(id -u)" -ne 0 ] || chown -R "$U:$(id -gn "$U")" "$D"
 
-interop_as_user "$CB/master" -C "$D/imapd.conf" -M "$D/cyrus.conf" \
-    -p "$D/master.pid" -D >"$D/master.log" 2>&1 &
-at_exit "kill_wait $!"
-# $! is the subshell of the function; master itself writes its pid.
-wait_file "$D/master.pid" 20 && at_exit "kill_wait $(cat "$D/master.pid")"
+interop_spawn "$D/master.log" "$CB/master" -C "$D/imapd.conf" \
+    -M "$D/cyrus.conf" -p "$D/master.pid" -D
 wait_port "$P_POP3" 20 && wait_port "$P_POP3S" 20 &&
     interop_wait_socket "$D/conf/socket/lmtp" 20 || {
     diag_file "$D/master.log"

@@ -79,19 +79,16 @@ done
 [ "$(id -u)" -ne 0 ] || chown -R "$U" "$D"
 chmod 600 "$D/apop.db"
 
-start()
-{
-    if [ "$(id -u)" -eq 0 ]; then
-        setpriv --reuid="$U" --regid=mail --clear-groups --inh-caps=-all \
-            -- "$R/usr/sbin/pop3d" --no-site-config \
-            --config-file="$D/pop3d.conf" >"$D/pop3d.log" 2>&1 &
-    else
-        "$R/usr/sbin/pop3d" --no-site-config --config-file="$D/pop3d.conf" \
-            >"$D/pop3d.log" 2>&1 &
-    fi
-    at_exit "kill_wait $!"
-}
-start
+if [ "$(id -u)" -eq 0 ]; then
+    (exec >"$D/pop3d.log" 2>&1 </dev/null
+     exec setpriv --reuid="$U" --regid=mail --clear-groups --inh-caps=-all \
+         -- "$R/usr/sbin/pop3d" --no-site-config \
+         --config-file="$D/pop3d.conf") &
+else
+    "$R/usr/sbin/pop3d" --no-site-config --config-file="$D/pop3d.conf" \
+        >"$D/pop3d.log" 2>&1 </dev/null &
+fi
+at_exit "kill_wait $!"
 wait_port "$P_POP3" 20 && wait_port "$P_POP3S" 20 || {
     diag_file "$D/pop3d.log"
     bail_out "mailutils pop3d did not start"

@@ -22,8 +22,10 @@
 #   interop_user
 #       The user the servers run as: $MPOP_TEST_USER (default mpoptest)
 #       when we are root and it exists, else ourselves.
-#   interop_as_user CMD...
-#       Runs CMD as interop_user (setpriv when root).
+#   interop_spawn LOG CMD...
+#       Starts CMD as interop_user in the background, its output in LOG;
+#       sets INTEROP_PID to its process id (that of CMD itself) and
+#       registers kill_wait for it with at_exit.
 #   interop_unavailable REASON
 #       Under CI=true a failure (the tests must run there), else a skip.
 #   interop_wait_socket PATH SECONDS
@@ -149,18 +151,6 @@ interop_user()
     fi
 }
 
-interop_as_user()
-{
-    local u
-    u=$(interop_user)
-    if [ "$(id -u)" -eq 0 ] && [ "$u" != root ]; then
-        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
-            --inh-caps=-all -- "$@"
-    else
-        "$@"
-    fi
-}
-
 interop_wait_socket()
 {
     local i n=$(( ${2:-10} * 20 ))
@@ -169,6 +159,27 @@ interop_wait_socket()
         sleep 0.05
     done
     return 1
+}
+
+interop_spawn()
+{
+    local log=$1
+    shift
+    # exec: $! is then the server's own pid, not that of a subshell.
+    (exec >"$log" 2>&1 </dev/null; interop_exec_as_user "$@") &
+    INTEROP_PID=$!
+    at_exit "kill_wait $INTEROP_PID"
+}
+
+interop_exec_as_user()
+{
+    local u
+    u=$(interop_user)
+    if [ "$(id -u)" -eq 0 ] && [ "$u" != root ]; then
+        exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+            --inh-caps=-all -- "$@"
+    fi
+    exec "$@"
 }
 
 interop_mails()

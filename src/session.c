@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <netdb.h>
 
@@ -101,6 +102,20 @@ static int starttls(struct session *s, struct mp_err *e)
     return pop3_capa(s->pop3, e);
 }
 
+/* Whether commands sent behind PASS are lost when the login succeeds:
+ * Courier's courierpop3login (1.0.16, Debian 12) reads them into its buffer
+ * and then execs courierpop3d, which never sees them, although CAPA lists
+ * PIPELINING; the listing would wait for the timeout
+ * (tests/integration/interop-courier.sh, 2026-12-07).  Its CAPA says
+ * "IMPLEMENTATION Courier Mail Server". */
+static bool login_drops_pipelined(struct pop3_session *p)
+{
+    const struct pop3_caps *c = pop3_caps(p);
+
+    return (c->flags & POP3_CAP_IMPLEMENTATION)
+           && strncasecmp(c->implementation, "Courier", 7) == 0;
+}
+
 int session_open(struct session *s, const struct account *a,
                  enum session_until until, struct mp_err *e)
 {
@@ -159,7 +174,7 @@ int session_open_meanwhile(struct session *s, const struct account *a,
     ap.host = a->host;
     ap.port = port;
     ap.ntlm_domain = a->ntlm_domain;
-    if (until == SESSION_LISTING)
+    if (until == SESSION_LISTING && !login_drops_pipelined(s->pop3))
         pop3_listing_ahead(s->pop3, true);
     if (pop3_auth(s->pop3, &ap, e) != 0) {
         /* A refused login leaves the session usable: say goodbye politely

@@ -350,7 +350,6 @@ cfg-host-and-account  | none | -                                  | --host=127.0
 cfg-host-no-delivery  | none | -                                  | --host=127.0.0.1          | same
 cfg-pretend           | none | account a\nhost pop.example\nport 1234\nkeep on\ndelivery mbox @D@/mbox | -C @D@/rc -P a | same
 conn-refused          | none | account a\nhost 127.0.0.1\nport 1\ndelivery maildir @D@/md | -C @D@/rc a | same
-conn-no-such-host     | none | account a\nhost nonexistent.invalid\ndelivery maildir @D@/md | -C @D@/rc a | same
 fetch                 | mpopd     |                               | -C @D@/rc a               | same
 fetch-half-quiet      | mpopd     |                               | -C @D@/rc -Q a            | same
 fetch-quiet           | mpopd     |                               | -C @D@/rc -q a            | same

@@ -11,10 +11,15 @@
 #   rescan  20,000 seen    keep on, every mail already in the UIDLs file
 #   instructions per MiB   callgrind, client process only, maildir 2000 run
 #   peak memory            max RSS fetching one 5 MiB and one 500 MiB mail
+#   mda     2000 x 4 KiB   delivery mda (an MDA that writes into a maildir)
+#   peak memory, mda       max RSS of one 5 MiB and one 500 MiB mail through
+#                          `delivery mda "cat >/dev/null"`
 #
 # Times are medians of REPS (default 5) paired runs; the order of the two
 # mpops alternates from pair to pair.  CPU is user+sys of the client and
 # its children (wait4).  --quick: REPS=1, no 500 MiB mail, no callgrind.
+# --mda: only the mda rows (with ORIG_MPOP=another build of ours, the
+# before/after of a change in one run).
 # The W_, C_, R_, E_, I_ and M_ variables are set through eval.
 # shellcheck disable=SC2154
 . "$(dirname "$0")/lib.sh"
@@ -22,9 +27,11 @@
 REPS=${REPS:-5}
 BIG=${BIG_MIB:-500}
 CALLGRIND=1
-if [ "${1:-}" = --quick ]; then
-    REPS=1 BIG=0 CALLGRIND=0
-fi
+MDA_ONLY=0
+case ${1:-} in
+    --quick) REPS=1 BIG=0 CALLGRIND=0 ;;
+    --mda) MDA_ONLY=1 ;;
+esac
 
 bench_need python3 "$ORIG_MPOP" || exit 1
 bench_dovecot "$T/dovecot"
@@ -116,13 +123,32 @@ config()
     bench_mpoprc "$T/rc-orig" "$DOVECOT_PORT" "$d2" "$T/uidls-orig" "$@"
 }
 
-echo "fetch.sh: $REPS paired runs per figure; ours: $MPOP"
+echo "fetch.sh: $REPS paired runs per figure; ours: $MPOP; the other: $ORIG_MPOP"
 bench_template "$T/tpl-2000" 2000 4096
 MIB_2000=$(python3 -c "print(2000 * 4096 / 1048576)")
 
 bench_hr "Retrieval, local dovecot, no delay (issue 4); medians of $REPS"
 printf '%-28s %10s %10s %7s  %s\n' figure ours 1.4.18 ratio target
 
+cat >"$T/md-mda" <<'EOF'
+#!/bin/sh
+f=$(mktemp "$1/tmp/mda.XXXXXXXX") && cat >"$f" && mv "$f" "$1/new/"
+EOF
+chmod 755 "$T/md-mda"
+
+# mda_rows: 2000 x 4 KiB through an MDA that writes into a maildir.
+mda_rows()
+{
+    config "mda $T/md-mda $T/md-ours" "mda $T/md-mda $T/md-orig" "keep off"
+    pairs maildir "$T/tpl-2000" maildir 2000
+    row "mda 2000x4K wall s" "$W_ours" "$W_orig" ""
+    row "mda 2000x4K CPU s" "$C_ours" "$C_orig" ""
+    note_fail
+}
+
+if [ "$MDA_ONLY" = 1 ]; then
+    mda_rows
+else
 # --- 2000 x 4 KiB into a maildir -----------------------------------------
 config "maildir $T/md-ours" "maildir $T/md-orig" "keep off"
 pairs maildir "$T/tpl-2000" maildir 2000
@@ -184,39 +210,53 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
     row "Minstr per MiB (callgrind)" "$I_ours" "$I_orig" "<= 0.25"
 fi
 
+# --- mda ---------------------------------------------------------------------
+mda_rows
+fi
+
 # --- peak memory ---------------------------------------------------------
 big_rss()
 {
-    # big_rss BYTES: max RSS (KiB) of each client fetching one mail of BYTES
-    local bytes=$1 who
+    # big_rss BYTES [mda]: max RSS (KiB) of each client fetching one mail
+    # of BYTES into a maildir, or with mda through `cat >/dev/null`
+    local bytes=$1 via=${2:-maildir} who
     rm -rf "$T/tpl-big"
     mkdir -p "$T/tpl-big/new" "$T/tpl-big/cur" "$T/tpl-big/tmp"
     $BL genbig "$T/tpl-big/new/1700000000.M1P1.big,S=$bytes" "$bytes"
     bench_own "$T/tpl-big"
-    config "maildir $T/md-ours" "maildir $T/md-orig" "keep off"
+    if [ "$via" = mda ]; then
+        config "mda cat >/dev/null" "mda cat >/dev/null" "keep off"
+    else
+        config "maildir $T/md-ours" "maildir $T/md-orig" "keep off"
+    fi
     for who in ours orig; do
         bench_restore "$T/tpl-big"
         bench_maildir "$T/md-$who"
         rm -f "$T/uidls-$who"
-        read -r w c r ok <<<"$(client_run "$who" maildir 1 "$T/log-$who")"
+        read -r w c r ok <<<"$(client_run "$who" "$via" 1 "$T/log-$who")"
         [ "$ok" = 1 ] && eval "M_$who=$r" || eval "M_$who=fail"
         rm -rf "$T/md-$who"
     done
     rm -rf "$T/tpl-big" "$DOVECOT_MAILDIR"
     mkdir -p "$DOVECOT_MAILDIR"
 }
-big_rss $((5 << 20))
-row "max RSS KiB, one 5 MiB mail" "$M_ours" "$M_orig" "flat"
-if [ "$BIG" -gt 0 ]; then
-    need=$(( BIG * 3 * 1024 ))
-    avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
-    if [ "$avail" -gt "$need" ]; then
-        big_rss $((BIG << 20))
-        row "max RSS KiB, one $BIG MiB mail" "$M_ours" "$M_orig" "= 5 MiB row"
-    else
-        echo "(skipped the $BIG MiB mail: only $((avail / 1024)) MiB free)"
+for via in maildir mda; do
+    [ "$MDA_ONLY" = 1 ] && [ "$via" = maildir ] && continue
+    big_rss $((5 << 20)) "$via"
+    row "max RSS KiB, 5 MiB, $via" "$M_ours" "$M_orig" "flat"
+    if [ "$BIG" -gt 0 ]; then
+        need=$(( BIG * 3 * 1024 ))
+        avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
+        if [ "$avail" -gt "$need" ]; then
+            big_rss $((BIG << 20)) "$via"
+            row "max RSS KiB, $BIG MiB, $via" "$M_ours" "$M_orig" \
+                "= 5 MiB row"
+        else
+            echo "(skipped the $BIG MiB mail: only $((avail / 1024)) MiB free)"
+        fi
     fi
-fi
+done
+[ "$MDA_ONLY" = 1 ] && exit 0
 
 # --- other clients, 2000 x 4 KiB into a maildir --------------------------
 bench_hr "Other clients, maildir 2000x4K, one run each"

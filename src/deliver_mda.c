@@ -243,19 +243,27 @@ static bool unread(const struct mda *m)
     return pos >= 0 && pos < m->size;
 }
 
+/* MDA_STOP_BOUND_MS, or MPOP_TEST_MDA_STOP_MS for the tests. */
+static int stop_bound_ms(void)
+{
+    const char *s = getenv("MPOP_TEST_MDA_STOP_MS");
+    long v = s && *s ? strtol(s, NULL, 10) : 0;
+
+    return v > 0 && v < MDA_STOP_BOUND_MS ? (int)v : MDA_STOP_BOUND_MS;
+}
+
 static int mda_commit(void *ctx, unsigned cflags, struct mp_err *e)
 {
     struct mda *m = ctx;
     struct proc proc;
     struct proc_status st;
     char why[128];
-    int r;
+    int r, bound = stop_bound_ms();
 
     (void)cflags;
     if (proc_start_fd(&proc, m->run, PROC_NEW_PGRP, m->fd, e) != 0)
         return -1;
-    r = proc_wait_bounded(&proc, &transport_interrupted, MDA_STOP_BOUND_MS,
-                          &st, e);
+    r = proc_wait_bounded(&proc, &transport_interrupted, bound, &st, e);
     if (r == 1) {
         proc_kill(&proc, MDA_GRACE_MS);
         proc_clear(&proc);
@@ -263,7 +271,7 @@ static int mda_commit(void *ctx, unsigned cflags, struct mp_err *e)
                        _("delivery command %s was still running %d "
                          "seconds after the signal to stop: it was "
                          "stopped, and the mail counts as not delivered"),
-                       m->cmd, MDA_STOP_BOUND_MS / 1000);
+                       m->cmd, (bound + 999) / 1000);
     }
     proc_clear(&proc);
     if (r != 0)

@@ -221,10 +221,14 @@ int proc_wait_bounded(struct proc *p, volatile sig_atomic_t *stop,
      * SA_RESTART); from then on, or when the flag was already set, a poll
      * every 10 ms up to the bound.  A signal that lands between the test
      * and waitpid() is seen at the child's end only. */
-    while (!(stop && *stop)
-           && (r = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    if (stop && *stop) {
+    r = 0;      /* not reaped yet */
+    while (!(stop && *stop)) {
+        r = waitpid(p->pid, &status, 0);
+        if (r >= 0 || errno != EINTR)
+            break;
+        r = 0;
+    }
+    if (r == 0) {
         long long deadline = monotime_ms() + bound_ms;
 
         while (!ended(p->pid)) {

@@ -6,7 +6,7 @@
 # leaves nothing partial behind.
 . "${TESTLIB:-$(dirname "$0")/../lib}/common.sh"
 
-plan 56
+plan 63
 
 export HOME="$T/home"
 export XDG_CONFIG_HOME="$T/home/.config"
@@ -187,19 +187,66 @@ is "$(count "$T/md4/new")$(count "$T/md4/tmp")" 00 \
     "SIGTERM during input: nothing delivered, no temporary file"
 like "$(cat "$T/err.sig")" '*signal*' "SIGTERM: the error says why"
 
-# same with an mda command: it must not deliver the fragment
+# same with an mda command: the mail is not whole yet, so the MDA is
+# never started (issue 17: it is started only with the whole mail spooled)
 "$MPOP" --mda \
     --delivery=mda,"touch '$T/frag.started'; cat >'$T/frag'; touch '$T/frag.done'" \
     <"$T/fifo" 2>/dev/null &
 pid=$!
 exec 7>"$T/fifo"
-printf 'Subject: cut\n\nfirst part\n' >&7
-wait_until '[ -e "$T/frag.started" ]' || diag "the MDA did not start"
+{ printf 'Subject: cut\n\n'; head -c 100000 "$T/big.body"; } >&7
 kill -TERM "$pid"
 wait "$pid"
-is "$?" 75 "SIGTERM, mda: EX_TEMPFAIL"
+is "$?" 75 "SIGTERM during input, mda: EX_TEMPFAIL"
 exec 7>&-
-ok "[ ! -e '$T/frag.done' ]" \
-    "SIGTERM, mda: the command was stopped, not fed a truncated mail"
+ok "[ ! -e '$T/frag.started' ] && [ ! -e '$T/frag' ]" \
+    "SIGTERM during input, mda: the MDA was never started"
+
+# SIGKILL during input: no trace anywhere, not even the spool file
+"$MPOP" --mda --delivery=mda,"cat >'$T/frag'" <"$T/fifo" 2>/dev/null &
+pid=$!
+exec 7>"$T/fifo"
+{ printf 'Subject: cut\n\n'; head -c 100000 "$T/big.body"; } >&7
+# (the spool file has no name: it shows only among mpop's descriptors)
+wait_until 'ls -l /proc/$pid/fd 2>/dev/null | grep -q "state/mpop"' ||
+    diag "the spool file did not appear"
+{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
+exec 7>&-
+ok "[ ! -e '$T/frag' ] && [ -z \"\$(ls -A '$HOME/.local/state/mpop')\" ]" \
+    "SIGKILL during input, mda: no MDA, no spool file left"
+
+# SIGTERM while the MDA runs: it gets the whole mail (here bigger than the
+# 64 KiB kept in memory: from the spool file), mpop waits for its exit,
+# reports the delivery and exits 0
+mda_go="touch '$T/run.started'; while [ ! -e '$T/run.go' ]; do sleep 0.05; done"
+"$MPOP" --mda --delivery=mda,"$mda_go; cat >'$T/run.out'" \
+    <"$T/big.eml" 2>"$T/err.run" &
+pid=$!
+wait_until '[ -e "$T/run.started" ]' || diag "the MDA did not start"
+kill -TERM "$pid"
+touch "$T/run.go"
+wait "$pid"
+is "$?" 0 "SIGTERM while the MDA runs: it finishes, exit 0"
+ok "cmp -s '$T/run.out' '$T/big.eml'" \
+    "SIGTERM while the MDA runs: it got the whole mail"
+ok "[ -z \"\$(ls -A '$HOME/.local/state/mpop')\" ]" \
+    "the spool file is gone"
+
+# ... and one that is still running past the bound (shortened here from
+# 30 s) is stopped, and mpop says so
+rm -f "$T/run.started" "$T/run.go"
+MPOP_TEST_MDA_STOP_MS=300 "$MPOP" --mda \
+    --delivery=mda,"$mda_go; touch '$T/run.late'" \
+    <"$T/lf.eml" 2>"$T/err.run" &
+pid=$!
+wait_until '[ -e "$T/run.started" ]' || diag "the MDA did not start"
+kill -TERM "$pid"
+wait "$pid"
+is "$?" 75 "an MDA past the bound after SIGTERM: EX_TEMPFAIL"
+like "$(cat "$T/err.run")" '*still running*stopped*not delivered*' \
+    "... and mpop says it stopped it"
+touch "$T/run.go"
+sleep 0.2
+ok "[ ! -e '$T/run.late' ]" "... the MDA was stopped, not left running"
 
 done_testing

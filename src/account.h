@@ -84,19 +84,24 @@ struct account {
     char *filter;
 };
 
+/* The list owns its accounts (and the array v). */
 struct account_list {
     struct account **v;
     size_t n;
 };
 
-/* A new account with every default set and `set` == 0.  id is copied. */
+/* A new account with every default set and `set` == 0.  id is copied.
+ * The caller owns the result: account_free(), or hand it to a list. */
 struct account *account_new(const char *id);
-/* A deep copy (with id replaced when new_id is not NULL). */
+/* A deep copy (with id replaced when new_id is not NULL); nothing is
+ * shared with a.  The caller frees it with account_free(). */
 struct account *account_copy(const struct account *a, const char *new_id);
+/* Frees every string (the password wiped) and the account.  NULL-safe;
+ * sets *ap to NULL. */
 void account_free(struct account **ap);
 
-/* Copies into dst every field whose bit is set in src->set, and sets those
- * bits in dst->set. */
+/* Copies into dst every field whose bit is set in src->set (strings are
+ * duplicated: src keeps its own), and sets those bits in dst->set. */
 void account_merge(struct account *dst, const struct account *src);
 
 /* Validation after loading and overrides: a host or socket is required,
@@ -106,7 +111,8 @@ void account_merge(struct account *dst, const struct account *src);
 int account_check(const struct account *a, bool need_delivery, struct mp_err *e);
 
 /* "mda", "maildir", "mbox" or "exchange" (the `delivery` command's and the
- * backend's name, deliver_lookup()), NULL for DELIVERY_NONE. */
+ * backend's name, deliver_lookup()), NULL for DELIVERY_NONE.  A static
+ * string. */
 const char *account_delivery_name(int delivery);
 
 /* The effective port: a->port, else 995 for TLS without STARTTLS, else 110. */
@@ -120,8 +126,12 @@ char *account_uidls_path(const struct account *a);
  * ("using account X from FILE", then "key = value" lines). */
 void account_print_pretend(const struct account *a, FILE *f);
 
+/* Takes ownership of a. */
 void account_list_add(struct account_list *l, struct account *a);
+/* The account called id, borrowed from the list (valid until the list is
+ * cleared), or NULL. */
 struct account *account_list_find(const struct account_list *l, const char *id);
+/* Frees every account and the array; the list is then empty. */
 void account_list_clear(struct account_list *l);
 
 #endif

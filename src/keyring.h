@@ -13,8 +13,9 @@
 
 #include "err.h"
 
-/* Looks up the password for user at host.  Returns 1 with *password_r (a
- * new string; wipe and free with xfree_secret()), or 0 when there is no
+/* Looks up the password for user at host (both borrowed for the call).
+ * Returns 1 with *password_r (a new string the caller owns; wipe and free
+ * it with xfree_secret()), or 0 (*password_r NULL) when there is no
  * entry, no key ring service, or no key ring support in this build.  Key
  * ring errors (no session bus, no daemon, a dismissed unlock prompt) are
  * "not found", as in the original: the next source is asked.  e is for

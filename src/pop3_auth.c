@@ -462,9 +462,12 @@ static bool refused_by_server(struct pop3_session *s, const struct mp_err *e)
            && pop3_state(s) == POP3_STATE_AUTHORIZATION;
 }
 
-/* One automatic attempt; *next_r says whether another may follow. */
+/* One automatic attempt; *next_r says whether another may follow.
+ * refusal holds the previous attempt's refusal, if any (kind MP_EOK if
+ * none), and receives this one's. */
 static int attempt(struct pop3_session *s, const struct pop3_auth_params *p,
-                   const char *m, bool *next_r, struct mp_err *e)
+                   const char *m, bool *next_r, struct mp_err *refusal,
+                   struct mp_err *e)
 {
     char q[MP_ERR_SERVER_MAX * 4];
 
@@ -472,8 +475,17 @@ static int attempt(struct pop3_session *s, const struct pop3_auth_params *p,
     log_debug(_("auth: trying method %s\n"), m);
     if (run(s, p, m, e) == 0)
         return 0;
+    if (refusal->kind != MP_EOK && pop3_state(s) == POP3_STATE_BROKEN) {
+        /* The server hung up (or broke off) after refusing the previous
+         * method, as some close the connection after a failed login: its
+         * refusal says more than the lost connection. */
+        log_debug(_("auth: %s failed: %s\n"), m, e->msg);
+        *e = *refusal;
+        return -1;
+    }
     if (!refused_by_server(s, e))
         return -1;
+    *refusal = *e;
     /* After a refused PLAIN, USER or LOGIN the password is wrong:
      * more attempts would only count as more failed logins. */
     if (password_only(m))
@@ -498,7 +510,10 @@ static int choose(struct pop3_session *s, const struct pop3_auth_params *p0,
     struct pw_cache cache = { p0, NULL };
     bool tried = false, plus_failed = false, next = true;
     bool done[sizeof auto_order / sizeof auto_order[0]] = { false };
+    struct mp_err refusal;
     int r = -1;
+
+    err_init(&refusal);
 
     pp.get_password = cached_password;
     pp.password_ctx = &cache;
@@ -512,7 +527,7 @@ static int choose(struct pop3_session *s, const struct pop3_auth_params *p0,
             continue;
         tried = true;
         done[i] = true;
-        if (attempt(s, p, m, &next, e) == 0) {
+        if (attempt(s, p, m, &next, &refusal, e) == 0) {
             r = 0;
             goto out;
         }
@@ -524,7 +539,8 @@ static int choose(struct pop3_session *s, const struct pop3_auth_params *p0,
                     && strncmp(auto_order[j], m, ml - 5) == 0) {
                     if (can_run(s, p, auto_order[j])) {
                         done[j] = true;
-                        if (attempt(s, p, auto_order[j], &next, e) == 0) {
+                        if (attempt(s, p, auto_order[j], &next, &refusal,
+                                    e) == 0) {
                             r = 0;
                             goto out;
                         }

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "account.h"
 #include "gettext.h"
@@ -77,6 +78,15 @@ struct account *account_copy(const struct account *a, const char *new_id)
     c->delivery_args = dup_or_null(a->delivery_args);
     c->uidls_file = dup_or_null(a->uidls_file);
     c->filter = dup_or_null(a->filter);
+    c->oauth2_provider = dup_or_null(a->oauth2_provider);
+    c->oauth2_tenant = dup_or_null(a->oauth2_tenant);
+    c->oauth2_client_id = dup_or_null(a->oauth2_client_id);
+    c->oauth2_client_secret = dup_or_null(a->oauth2_client_secret);
+    c->oauth2_scope = dup_or_null(a->oauth2_scope);
+    c->oauth2_authorization_endpoint = dup_or_null(a->oauth2_authorization_endpoint);
+    c->oauth2_token_endpoint = dup_or_null(a->oauth2_token_endpoint);
+    c->oauth2_device_endpoint = dup_or_null(a->oauth2_device_endpoint);
+    c->oauth2_token_file = dup_or_null(a->oauth2_token_file);
     return c;
 }
 
@@ -108,6 +118,15 @@ void account_free(struct account **ap)
     free(a->delivery_args);
     free(a->uidls_file);
     free(a->filter);
+    free(a->oauth2_provider);
+    free(a->oauth2_tenant);
+    free(a->oauth2_client_id);
+    xfree_secret(&a->oauth2_client_secret);
+    free(a->oauth2_scope);
+    free(a->oauth2_authorization_endpoint);
+    free(a->oauth2_token_endpoint);
+    free(a->oauth2_device_endpoint);
+    free(a->oauth2_token_file);
     free(a);
     *ap = NULL;
 }
@@ -185,6 +204,24 @@ void account_merge(struct account *dst, const struct account *src)
         dst->skipsize = src->skipsize;
     if (HAS(ACC_FILTER))
         set_str(&dst->filter, src->filter);
+    if (HAS(ACC_OAUTH2_PROVIDER))
+        set_str(&dst->oauth2_provider, src->oauth2_provider);
+    if (HAS(ACC_OAUTH2_TENANT))
+        set_str(&dst->oauth2_tenant, src->oauth2_tenant);
+    if (HAS(ACC_OAUTH2_CLIENT_ID))
+        set_str(&dst->oauth2_client_id, src->oauth2_client_id);
+    if (HAS(ACC_OAUTH2_CLIENT_SECRET))
+        set_secret(&dst->oauth2_client_secret, src->oauth2_client_secret);
+    if (HAS(ACC_OAUTH2_SCOPE))
+        set_str(&dst->oauth2_scope, src->oauth2_scope);
+    if (HAS(ACC_OAUTH2_AUTHORIZATION_ENDPOINT))
+        set_str(&dst->oauth2_authorization_endpoint, src->oauth2_authorization_endpoint);
+    if (HAS(ACC_OAUTH2_TOKEN_ENDPOINT))
+        set_str(&dst->oauth2_token_endpoint, src->oauth2_token_endpoint);
+    if (HAS(ACC_OAUTH2_DEVICE_ENDPOINT))
+        set_str(&dst->oauth2_device_endpoint, src->oauth2_device_endpoint);
+    if (HAS(ACC_OAUTH2_TOKEN_FILE))
+        set_str(&dst->oauth2_token_file, src->oauth2_token_file);
 #undef HAS
     dst->set |= m;
 }
@@ -213,6 +250,8 @@ static bool fingerprint_ok(const char *s)
     }
     return n == 16 || n == 20 || n == 32;
 }
+
+static int check_oauth2(const struct account *a, struct mp_err *e);
 
 static int check_fail(const struct account *a, struct mp_err *e,
                       const char *msg)
@@ -256,7 +295,119 @@ int account_check(const struct account *a, bool need_delivery,
         return check_fail(a, e, _("keep needs a positive duration"));
     if (need_delivery && !is_set(a->uidls_file))
         return check_fail(a, e, _("uidls_file not set"));
-    return 0;
+    return check_oauth2(a, e);
+}
+
+/* The presets of oauth2_provider.  Google: "Using OAuth 2.0 for Mobile &
+ * Desktop Apps" and its device flow page (2026-12); its device flow does
+ * not allow the mail scope, hence no device endpoint.  Microsoft identity
+ * platform v2.0 endpoints, %s is the tenant ("common", "organizations",
+ * "consumers" or a tenant ID or domain). */
+static const struct oauth2_preset {
+    const char *name;
+    const char *authorization, *token, *device, *scope;
+} oauth2_presets[] = {
+    { "google", "https://accounts.google.com/o/oauth2/v2/auth",
+      "https://oauth2.googleapis.com/token", NULL,
+      "https://mail.google.com/" },
+    { "microsoft",
+      "https://login.microsoftonline.com/%s/oauth2/v2.0/authorize",
+      "https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+      "https://login.microsoftonline.com/%s/oauth2/v2.0/devicecode",
+      "https://outlook.office.com/POP.AccessAsUser.All offline_access" },
+    { "custom", NULL, NULL, NULL, NULL },
+};
+
+static const struct oauth2_preset *oauth2_preset(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < sizeof oauth2_presets / sizeof *oauth2_presets;
+         i++)
+        if (strcmp(oauth2_presets[i].name, name) == 0)
+            return &oauth2_presets[i];
+    return NULL;
+}
+
+bool account_oauth2_provider_ok(const char *name)
+{
+    return oauth2_preset(name) != NULL;
+}
+
+static char *endpoint(const char *set, const char *preset,
+                      const struct account *a)
+{
+    const char *pct;
+
+    if (is_set(set))
+        return xstrdup(set);
+    if (!preset)
+        return NULL;
+    pct = strstr(preset, "%s");
+    if (pct)
+        return xasprintf("%.*s%s%s", (int)(pct - preset), preset,
+                         is_set(a->oauth2_tenant) ? a->oauth2_tenant
+                                                  : "common", pct + 2);
+    return xstrdup(preset);
+}
+
+void account_oauth2_endpoints(const struct account *a,
+                              struct account_oauth2 *o)
+{
+    const struct oauth2_preset *p = oauth2_preset(a->oauth2_provider);
+    static const struct oauth2_preset none;
+
+    if (!p)
+        p = &none;
+    o->authorization = endpoint(a->oauth2_authorization_endpoint,
+                                p->authorization, a);
+    o->token = endpoint(a->oauth2_token_endpoint, p->token, a);
+    o->device = endpoint(a->oauth2_device_endpoint, p->device, a);
+    o->scope = endpoint(a->oauth2_scope, p->scope, a);
+}
+
+void account_oauth2_clear(struct account_oauth2 *o)
+{
+    free(o->authorization);
+    free(o->token);
+    free(o->device);
+    free(o->scope);
+    memset(o, 0, sizeof *o);
+}
+
+static bool https_url(const char *s)
+{
+    return !s || strncasecmp(s, "https://", 8) == 0;
+}
+
+static int check_oauth2(const struct account *a, struct mp_err *e)
+{
+    struct account_oauth2 o;
+    int r = 0;
+
+    if (!is_set(a->oauth2_provider))
+        return 0;
+    if (!oauth2_preset(a->oauth2_provider))
+        return check_fail(a, e, _("invalid oauth2_provider (google, "
+                                  "microsoft or custom)"));
+    if (!is_set(a->oauth2_client_id))
+        return check_fail(a, e, _("oauth2_provider needs "
+                                  "oauth2_client_id"));
+    account_oauth2_endpoints(a, &o);
+    if (!o.token)
+        r = check_fail(a, e, _("oauth2_provider custom needs "
+                               "oauth2_token_endpoint"));
+    else if (!o.authorization && !o.device)
+        r = check_fail(a, e, _("oauth2_provider custom needs "
+                               "oauth2_authorization_endpoint or "
+                               "oauth2_device_endpoint"));
+    /* Tokens and the client secret never travel without TLS. */
+    else if (!https_url(o.token) || !https_url(o.authorization)
+             || !https_url(o.device))
+        r = check_fail(a, e, _("OAuth2 endpoints must be https:// "
+                               "addresses"));
+    account_oauth2_clear(&o);
+    return r;
 }
 
 int account_port(const struct account *a)
@@ -406,6 +557,30 @@ void account_print_pretend(const struct account *a, FILE *f)
     fprintf(f, "tls_priorities = %s\n", str_or_unset(a->tls_priorities));
     fprintf(f, "tls_host_override = %s\n",
             str_or_unset(a->tls_host_override));
+    /* Only with OAuth2, so the output of the original's settings stays
+     * byte-identical to mpop 1.4.18's; never a secret. */
+    if (is_set(a->oauth2_provider)) {
+        struct account_oauth2 o;
+
+        account_oauth2_endpoints(a, &o);
+        fprintf(f, "oauth2_provider = %s\n", a->oauth2_provider);
+        if (strcmp(a->oauth2_provider, "microsoft") == 0)
+            fprintf(f, "oauth2_tenant = %s\n", is_set(a->oauth2_tenant)
+                    ? a->oauth2_tenant : "common");
+        fprintf(f, "oauth2_client_id = %s\n",
+                str_or_unset(a->oauth2_client_id));
+        fprintf(f, "oauth2_client_secret = %s\n",
+                is_set(a->oauth2_client_secret) ? "*" : _("(not set)"));
+        fprintf(f, "oauth2_scope = %s\n", str_or_unset(o.scope));
+        fprintf(f, "oauth2_authorization_endpoint = %s\n",
+                str_or_unset(o.authorization));
+        fprintf(f, "oauth2_token_endpoint = %s\n", str_or_unset(o.token));
+        fprintf(f, "oauth2_device_endpoint = %s\n", str_or_unset(o.device));
+        fprintf(f, "oauth2_token_file = %s\n",
+                is_set(a->oauth2_token_file) ? a->oauth2_token_file
+                : _("(not set: key ring, else the default file)"));
+        account_oauth2_clear(&o);
+    }
 
     /* The retrieval settings: the original leaves them out in
      * --serverinfo mode, the only mode in which delivery may be unset. */

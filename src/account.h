@@ -23,6 +23,10 @@ enum acc_field {
     ACC_TLS_CERTCHECK, ACC_TLS_MIN_DH_PRIME_BITS, ACC_TLS_PRIORITIES,
     ACC_TLS_HOST_OVERRIDE, ACC_DELIVERY, ACC_UIDLS_FILE, ACC_ONLY_NEW,
     ACC_KEEP, ACC_KILLSIZE, ACC_SKIPSIZE, ACC_FILTER,
+    ACC_OAUTH2_PROVIDER, ACC_OAUTH2_TENANT, ACC_OAUTH2_CLIENT_ID,
+    ACC_OAUTH2_CLIENT_SECRET, ACC_OAUTH2_SCOPE,
+    ACC_OAUTH2_AUTHORIZATION_ENDPOINT, ACC_OAUTH2_TOKEN_ENDPOINT,
+    ACC_OAUTH2_DEVICE_ENDPOINT, ACC_OAUTH2_TOKEN_FILE,
     ACC_FIELD_COUNT
 };
 
@@ -82,6 +86,18 @@ struct account {
     long long killsize;         /* -1 = off */
     long long skipsize;         /* -1 = off */
     char *filter;
+
+    /* OAuth2 (issue 15, oauth2.h): on when oauth2_provider is set. */
+    char *oauth2_provider;      /* "google", "microsoft" or "custom" */
+    char *oauth2_tenant;        /* Microsoft; NULL: "common" */
+    char *oauth2_client_id;
+    char *oauth2_client_secret; /* a secret: wipe with xfree_secret */
+    char *oauth2_scope;         /* NULL: the provider's mail scope */
+    char *oauth2_authorization_endpoint;  /* NULL: the provider's */
+    char *oauth2_token_endpoint;
+    char *oauth2_device_endpoint;
+    char *oauth2_token_file;    /* ~ expanded; NULL: key ring, else the
+                                 * default file (oauth2.h) */
 };
 
 /* The list owns its accounts (and the array v). */
@@ -125,6 +141,19 @@ char *account_uidls_path(const struct account *a);
 /* Prints the --pretend block of one account in the original mpop's layout
  * ("using account X from FILE", then "key = value" lines). */
 void account_print_pretend(const struct account *a, FILE *f);
+
+/* OAuth2 endpoints and scope of a: the oauth2_* settings, else the
+ * preset of its oauth2_provider (Microsoft's with the tenant filled in);
+ * NULL where neither has one.  Strings are new; free with
+ * account_oauth2_clear(). */
+struct account_oauth2 {
+    char *authorization, *token, *device, *scope;
+};
+void account_oauth2_endpoints(const struct account *a,
+                              struct account_oauth2 *o);
+void account_oauth2_clear(struct account_oauth2 *o);
+/* Whether name is a known oauth2_provider (google, microsoft, custom). */
+bool account_oauth2_provider_ok(const char *name);
 
 /* Takes ownership of a. */
 void account_list_add(struct account_list *l, struct account *a);

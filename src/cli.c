@@ -26,7 +26,8 @@ enum {
     OPT_TLS_MIN_DH_PRIME_BITS, OPT_TLS_FORCE_SSLV3, OPT_QUIET,
     OPT_HALF_QUIET, OPT_ALL_ACCOUNTS, OPT_AUTH_ONLY, OPT_STATUS_ONLY,
     OPT_ONLY_NEW, OPT_KEEP, OPT_KILLSIZE, OPT_SKIPSIZE, OPT_FILTER,
-    OPT_DELIVERY, OPT_UIDLS_FILE, OPT_JOBS, OPT_LOG, OPT_SUMMARY, OPT_MDA
+    OPT_DELIVERY, OPT_UIDLS_FILE, OPT_JOBS, OPT_LOG, OPT_SUMMARY, OPT_MDA,
+    OPT_OAUTH2_LOGIN
 };
 
 static const struct option long_options[] = {
@@ -81,6 +82,7 @@ static const struct option long_options[] = {
     { "log", required_argument, NULL, OPT_LOG },
     { "summary", required_argument, NULL, OPT_SUMMARY },
     { "mda", optional_argument, NULL, OPT_MDA },
+    { "oauth2-login", optional_argument, NULL, OPT_OAUTH2_LOGIN },
     { NULL, 0, NULL, 0 }
 };
 
@@ -393,6 +395,17 @@ static int handle(struct cli *c, int val, const char *arg, const char *opt,
         free(c->mda_from);
         c->mda_from = arg && *arg ? xstrdup(arg) : NULL;
         break;
+    case OPT_OAUTH2_LOGIN:
+        c->oauth2_login = true;
+        if (!arg || !*arg || strcmp(arg, "auto") == 0)
+            c->oauth2_flow = CLI_OAUTH2_AUTO;
+        else if (strcmp(arg, "browser") == 0)
+            c->oauth2_flow = CLI_OAUTH2_BROWSER;
+        else if (strcmp(arg, "device") == 0)
+            c->oauth2_flow = CLI_OAUTH2_DEVICE;
+        else
+            return bad_arg(e, arg, opt);
+        break;
     default:
         return err_set(e, MP_EUSAGE, _("unhandled option %d"), val);
     }
@@ -445,6 +458,18 @@ int cli_parse(struct cli *c, int argc, char **argv, struct mp_err *e)
         err_set(e, MP_EUSAGE,
                 _("cannot use both --all-accounts and a list of accounts"));
         goto fail;
+    }
+    if (c->oauth2_login) {
+        /* One sign-in at a time: a person answers each. */
+        if (c->mode != CLI_MODE_RETRIEVE || c->action != CLI_ACTION_RETRIEVE
+            || c->all_accounts || c->nnames > 1 || c->host_mode || c->mda) {
+            err_set(e, MP_EUSAGE, _("--oauth2-login takes at most one "
+                                    "account and no other mode "
+                                    "(--serverinfo, --configure, --mda, -a, "
+                                    "-A, -s, --host)"));
+            goto fail;
+        }
+        c->mode = CLI_MODE_OAUTH2_LOGIN;
     }
     if (c->mda) {
         /* One mail from standard input, delivered once: one account. */

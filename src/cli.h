@@ -19,8 +19,14 @@ enum cli_mode {
     CLI_MODE_RETRIEVE = 0,      /* default */
     CLI_MODE_SERVERINFO,        /* -S, --serverinfo */
     CLI_MODE_CONFIGURE,         /* --configure=ADDR */
-    CLI_MODE_MDA                /* --mda[=FROM]: deliver one mail read from
+    CLI_MODE_MDA,               /* --mda[=FROM]: deliver one mail read from
                                    standard input */
+    CLI_MODE_OAUTH2_LOGIN       /* --oauth2-login[=FLOW] (issue 15) */
+};
+
+/* The same values as enum oauth2_flow (oauth2.h). */
+enum cli_oauth2_flow {
+    CLI_OAUTH2_AUTO = 0, CLI_OAUTH2_BROWSER, CLI_OAUTH2_DEVICE
 };
 
 /* What a retrieval-mode run does with each account. */
@@ -54,6 +60,8 @@ struct cli {
     bool summary_json;          /* --summary=json */
     bool mda;                   /* --mda given (mode is CLI_MODE_MDA) */
     char *mda_from;             /* --mda=FROM, NULL: from the header */
+    bool oauth2_login;          /* --oauth2-login given */
+    int oauth2_flow;            /* enum cli_oauth2_flow */
     /* Every setting the command line gave, with its bit in over->set.
      * id is "(command line)"; never NULL after a successful cli_parse(). */
     struct account *over;

@@ -257,7 +257,10 @@ enum cmd_id {
     C_TLS_CRL_FILE, C_TLS_FINGERPRINT, C_TLS_KEY_FILE, C_TLS_CERT_FILE,
     C_TLS_CERTCHECK, C_TLS_MIN_DH_PRIME_BITS, C_TLS_PRIORITIES,
     C_TLS_HOST_OVERRIDE, C_DELIVERY, C_UIDLS_FILE, C_ONLY_NEW, C_KEEP,
-    C_KILLSIZE, C_SKIPSIZE, C_FILTER
+    C_KILLSIZE, C_SKIPSIZE, C_FILTER,
+    C_OAUTH2_PROVIDER, C_OAUTH2_TENANT, C_OAUTH2_CLIENT_ID,
+    C_OAUTH2_CLIENT_SECRET, C_OAUTH2_SCOPE, C_OAUTH2_AUTHORIZATION_ENDPOINT,
+    C_OAUTH2_TOKEN_ENDPOINT, C_OAUTH2_DEVICE_ENDPOINT, C_OAUTH2_TOKEN_FILE
 };
 
 static const struct command {
@@ -302,6 +305,25 @@ static const struct command {
     { "killsize", C_KILLSIZE, ACC_KILLSIZE, true },
     { "skipsize", C_SKIPSIZE, ACC_SKIPSIZE, true },
     { "filter", C_FILTER, ACC_FILTER, false },
+    /* Beyond the original (issue 15). */
+    { "oauth2_provider", C_OAUTH2_PROVIDER,
+      ACC_OAUTH2_PROVIDER, false },
+    { "oauth2_tenant", C_OAUTH2_TENANT,
+      ACC_OAUTH2_TENANT, false },
+    { "oauth2_client_id", C_OAUTH2_CLIENT_ID,
+      ACC_OAUTH2_CLIENT_ID, false },
+    { "oauth2_client_secret", C_OAUTH2_CLIENT_SECRET,
+      ACC_OAUTH2_CLIENT_SECRET, false },
+    { "oauth2_scope", C_OAUTH2_SCOPE,
+      ACC_OAUTH2_SCOPE, false },
+    { "oauth2_authorization_endpoint", C_OAUTH2_AUTHORIZATION_ENDPOINT,
+      ACC_OAUTH2_AUTHORIZATION_ENDPOINT, false },
+    { "oauth2_token_endpoint", C_OAUTH2_TOKEN_ENDPOINT,
+      ACC_OAUTH2_TOKEN_ENDPOINT, false },
+    { "oauth2_device_endpoint", C_OAUTH2_DEVICE_ENDPOINT,
+      ACC_OAUTH2_DEVICE_ENDPOINT, false },
+    { "oauth2_token_file", C_OAUTH2_TOKEN_FILE,
+      ACC_OAUTH2_TOKEN_FILE, false },
 };
 
 static const struct command *find_command(const char *name)
@@ -367,6 +389,30 @@ static int apply(struct account *a, const struct command *c, const char *arg,
         a->password = *arg ? xstrdup(arg) : NULL;
         break;
     case C_PASSWORDEVAL: put_str(&a->passwordeval, arg); break;
+    case C_OAUTH2_PROVIDER:
+        if (*arg && !account_oauth2_provider_ok(arg))
+            return err_set(e, MP_ECONFIG, _("invalid argument %s for "
+                           "command %s (google, microsoft or custom)"),
+                           arg, n);
+        put_str(&a->oauth2_provider, arg);
+        break;
+    case C_OAUTH2_TENANT: put_str(&a->oauth2_tenant, arg); break;
+    case C_OAUTH2_CLIENT_ID: put_str(&a->oauth2_client_id, arg); break;
+    case C_OAUTH2_CLIENT_SECRET:
+        xfree_secret(&a->oauth2_client_secret);
+        a->oauth2_client_secret = *arg ? xstrdup(arg) : NULL;
+        break;
+    case C_OAUTH2_SCOPE: put_str(&a->oauth2_scope, arg); break;
+    case C_OAUTH2_AUTHORIZATION_ENDPOINT:
+        put_str(&a->oauth2_authorization_endpoint, arg);
+        break;
+    case C_OAUTH2_TOKEN_ENDPOINT:
+        put_str(&a->oauth2_token_endpoint, arg);
+        break;
+    case C_OAUTH2_DEVICE_ENDPOINT:
+        put_str(&a->oauth2_device_endpoint, arg);
+        break;
+    case C_OAUTH2_TOKEN_FILE: put_file(&a->oauth2_token_file, arg); break;
     case C_NTLM_DOMAIN: put_str(&a->ntlm_domain, arg); break;
     case C_TLS:
         if (parse_bool(n, arg, &a->tls, e) != 0)

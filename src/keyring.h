@@ -23,4 +23,19 @@
 int keyring_lookup(const char *host, const char *user, char **password_r,
                    struct mp_err *e);
 
+/* OAuth2 token records (oauth2.c) under our own schema
+ * "org.mpop.oauth2.token", attributes token_endpoint, client_id and user.
+ * lookup: 1 with *secret_r (wipe and free with xfree_secret()), 0 when
+ * there is no such item, -1 when no key ring can be reached (no library,
+ * no session bus, no daemon).  store: 0, or -1 when it could not be
+ * stored (the caller then writes a file).  clear: removes the item if
+ * any; errors are ignored. */
+int keyring_token_lookup(const char *endpoint, const char *client_id,
+                         const char *user, char **secret_r);
+int keyring_token_store(const char *endpoint, const char *client_id,
+                        const char *user, const char *label,
+                        const char *secret);
+void keyring_token_clear(const char *endpoint, const char *client_id,
+                         const char *user);
+
 #endif

@@ -25,6 +25,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "mdamode.h"
+#include "oauth2.h"
 #include "movemail.h"
 #include "retrieve.h"
 #include "sasl.h"
@@ -210,6 +211,14 @@ static void print_help(void)
 "                               its header)\n"
 "  --movemail                   act as a movemail program; see\n"
 "                               '%s --movemail --help'\n"), PACKAGE);
+    printf(_("OAuth2 sign-in (beyond the original):\n"
+"  --oauth2-login[=(browser|device)] [account]\n"
+"                               sign in once; then the account gets and\n"
+"                               refreshes its OAuth2 tokens by itself\n"
+"                               (browser: authorization code with a\n"
+"                               loopback redirect; device: a code to enter\n"
+"                               on another device; default: browser when\n"
+"                               the provider has it)\n"));
 }
 
 static int usage_error(const struct mp_err *e)
@@ -764,6 +773,33 @@ static int run_mda(const struct cli *c)
     return rc;
 }
 
+/* --oauth2-login[=FLOW] [ACCOUNT]: sign in once (oauth2.h). */
+static int run_oauth2_login(const struct cli *c)
+{
+    struct account_list sel = { NULL, 0 };
+    struct account *a;
+    struct mp_err e;
+    int rc;
+
+    err_init(&e);
+    rc = select_accounts(c, &sel);
+    if (rc != EX_OK)
+        return rc;
+    a = sel.v[0];
+    account_merge(a, c->over);
+    if (account_check(a, false, &e) < 0) {
+        rc = print_err(&e);
+    } else if (c->pretend) {
+        account_print_pretend(a, stdout);
+    } else {
+        catch_signals();
+        if (oauth2_login(a, (enum oauth2_flow)c->oauth2_flow, &e) < 0)
+            rc = print_err(&e);
+    }
+    account_list_clear(&sel);
+    return rc;
+}
+
 static void pretend(const struct cli *c, const struct account *a)
 {
     struct account *p;
@@ -820,6 +856,10 @@ int main(int argc, char **argv)
     }
     if (c.mode == CLI_MODE_MDA) {
         rc = run_mda(&c);
+        goto out;
+    }
+    if (c.mode == CLI_MODE_OAUTH2_LOGIN) {
+        rc = run_oauth2_login(&c);
         goto out;
     }
 

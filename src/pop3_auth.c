@@ -433,6 +433,26 @@ static int run(struct pop3_session *s, const struct pop3_auth_params *p,
     return auth_sasl(s, p, method, e);
 }
 
+/* With an OAuth2 token only its two mechanisms make sense: RFC 7628's
+ * OAUTHBEARER first, then Google's and Microsoft's XOAUTH2.  A bearer
+ * token is as good as a password to whoever reads it: never without
+ * TLS, unless the user named the mechanism. */
+static int choose_oauth2(struct pop3_session *s,
+                         const struct pop3_auth_params *p, struct mp_err *e)
+{
+    static const char *const order[] = { "OAUTHBEARER", "XOAUTH2", NULL };
+
+    if (!p->tls)
+        return err_set(e, MP_EUNAVAIL, _("an OAuth2 token is never sent "
+                       "without TLS; use TLS or choose a method with the "
+                       "auth command"));
+    for (size_t i = 0; order[i]; i++)
+        if (can_run(s, p, order[i]))
+            return auth_sasl(s, p, order[i], e);
+    return err_set(e, MP_EUNAVAIL, _("the POP3 server supports neither "
+                   "OAUTHBEARER nor XOAUTH2, which OAuth2 needs"));
+}
+
 /* The password for a chain of attempts: the caller's callback runs once
  * (it may prompt), later attempts get a copy. */
 struct pw_cache {
@@ -513,6 +533,8 @@ static int choose(struct pop3_session *s, const struct pop3_auth_params *p0,
     struct mp_err refusal;
     int r = -1;
 
+    if (p0->oauth2)
+        return choose_oauth2(s, p0, e);
     err_init(&refusal);
 
     pp.get_password = cached_password;

@@ -24,6 +24,9 @@ struct pop3_auth_params {
     const char *user;       /* required; no CR, LF or NUL */
     pop3_get_password_fn *get_password;
     void *password_ctx;
+    bool oauth2;            /* get_password gives an OAuth2 access token:
+                             * the automatic choice is OAUTHBEARER, then
+                             * XOAUTH2, and only with TLS */
     bool tls;               /* the channel is encrypted (TLS or STLS) */
     /* For SASL (all may be left zero): */
     struct transport *transport;    /* the TLS transport, for the channel

@@ -9,6 +9,7 @@
 
 #include "gettext.h"
 #include "net.h"
+#include "oauth2.h"
 #include "pop3_auth.h"
 #include "secret.h"
 #include "session.h"
@@ -66,6 +67,41 @@ void session_tls_params(const struct account *a, struct tls_params *p)
     p->key_file = a->tls_key_file;
     p->priorities = a->tls_priorities;
     p->min_dh_prime_bits = a->tls_min_dh_prime_bits;
+}
+
+/* With OAuth2 the "password" of OAUTHBEARER and XOAUTH2 is the access
+ * token from mpop's own store (oauth2.h). */
+static int get_token(void *ctx, char **pw_r, struct mp_err *e)
+{
+    return oauth2_access_token(ctx, pw_r, e);
+}
+
+/* Whether the authentication of a takes its token from oauth2.c: OAuth2
+ * is configured and the method is the automatic choice or one of the two
+ * OAuth2 mechanisms.  Another named method (auth plain, say) keeps the
+ * password sources. */
+static bool uses_oauth2(const struct account *a)
+{
+    return oauth2_enabled(a)
+           && (!a->auth || !*a->auth || strcasecmp(a->auth, "on") == 0
+               || strcasecmp(a->auth, "oauthbearer") == 0
+               || strcasecmp(a->auth, "xoauth2") == 0);
+}
+
+/* Microsoft's servers (2024-2026, IMAP and POP3) answer +OK to AUTH
+ * XOAUTH2 with a token that lacks the mail scope or for a mailbox without
+ * POP, and then refuse the next command ("-ERR ... not connected") or
+ * close the connection.  One NOOP right after the login turns that into
+ * what it is: a refused authentication. */
+static int check_after_oauth2(struct session *s, struct mp_err *e)
+{
+    if (pop3_noop(s->pop3, e) == 0)
+        return 0;
+    err_prefix(e, _("the POP3 server accepted the OAuth2 access token but "
+               "refused the next command; the token may lack the mail "
+               "scope, or POP may be off for this mailbox: "));
+    e->kind = MP_EAUTH;
+    return -1;
 }
 
 static int start_tls(struct session *s, struct mp_err *e)
@@ -167,8 +203,9 @@ int session_open_meanwhile(struct session *s, const struct account *a,
     memset(&ap, 0, sizeof ap);
     ap.method = a->auth;
     ap.user = a->user;
-    ap.get_password = get_password;
+    ap.get_password = uses_oauth2(a) ? get_token : get_password;
     ap.password_ctx = (void *)a;
+    ap.oauth2 = uses_oauth2(a);
     ap.tls = s->tls;
     ap.transport = s->tls ? &s->t : NULL;
     ap.host = a->host;
@@ -187,6 +224,14 @@ int session_open_meanwhile(struct session *s, const struct account *a,
             err_init(&e2);
             (void)pop3_quit(s->pop3, &e2);
         }
+        /* A refused token is not used again: the next run gets a new
+         * one (and learns then whether the sign-in is still valid). */
+        if (ap.oauth2 && e->kind == MP_EAUTH)
+            oauth2_forget_access_token(a);
+        goto fail;
+    }
+    if (ap.oauth2 && check_after_oauth2(s, e) != 0) {
+        oauth2_forget_access_token(a);
         goto fail;
     }
     return 0;

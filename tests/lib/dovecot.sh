@@ -26,6 +26,9 @@
 #       user the mail processes run as.
 #   maildir_count DIR
 #       print how many mails DIR/Maildir holds (new and cur).
+#   With DOVECOT_OAUTH2_INTROSPECT=URL set, OAUTHBEARER and XOAUTH2 are
+#       offered too, and dovecot's oauth2 passdb checks each token at that
+#       RFC 7662 introspection URL (tests/lib/oauth2-server.py).
 #   dovecot_add_user DIR USER PASS
 #       one more user with its own maildir DIR/home/USER/Maildir.  Dovecot
 #       re-reads the passwd-file at most once a second: this waits 1.1 s.
@@ -151,6 +154,23 @@ $dh"
         fi
     fi
 
+    local oauth2_mechs= oauth2_passdb=
+    if [ -n "${DOVECOT_OAUTH2_INTROSPECT:-}" ]; then
+        oauth2_mechs=" oauthbearer xoauth2"
+        cat >"$dir/oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = $DOVECOT_OAUTH2_INTROSPECT
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+EOF
+        oauth2_passdb="passdb {
+  driver = oauth2
+  mechanisms = oauthbearer xoauth2
+  args = $dir/oauth2.conf.ext
+}"
+    fi
     cat >"$dir/dovecot.conf" <<EOF
 # Written by tests/lib/dovecot.sh for one test; mode $mode.
 protocols = pop3
@@ -170,11 +190,12 @@ first_valid_gid = 0
 mail_location = maildir:$dir/Maildir
 mail_uid = $uid
 mail_gid = $gid
-auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256 apop
+auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256 apop$oauth2_mechs
 disable_plaintext_auth = no
 auth_failure_delay = 0
 pop3_uidl_format = %08Xu%08Xv
 pop3_no_flag_updates = yes
+$oauth2_passdb
 passdb {
   driver = passwd-file
   args = $dir/users

@@ -1,0 +1,82 @@
+/* OAuth2 built in (issue 15): sign in once with `mpop --oauth2-login`,
+ * then mpop gets, refreshes and stores its own tokens.
+ *
+ * An account uses OAuth2 when oauth2_provider is set (account.h for the
+ * settings and the Google and Microsoft presets).  Its sign-in is
+ * identified by the token endpoint, the client ID and the user name;
+ * accounts that share all three share one sign-in.
+ *
+ * The token record (a JSON object: refresh token, access token and when
+ * it expires) lives
+ *   - in the key ring (keyring.h, schema "org.mpop.oauth2.token") when
+ *     oauth2_token_file is not set and a key ring can be reached,
+ *   - else in a file only the user can read, written atomically
+ *     (durable.h): oauth2_token_file, or by default
+ *     $XDG_STATE_HOME/mpop/oauth2/USER_at_HOST.json (~/.local/state when
+ *     XDG_STATE_HOME is unset), HOST being the token endpoint's host.
+ * Beside that file, "<file>.lock" is an fcntl lock (lock.h) held while a
+ * record is read, refreshed and written: concurrent mpop processes and -j
+ * workers sharing a sign-in refresh once, never twice.  A rotated refresh
+ * token is stored before the new access token is used.
+ *
+ * Errors that need a person (no sign-in stored, the provider refuses the
+ * refresh token: invalid_grant and every other 4xx) are MP_EAUTH
+ * (EX_NOPERM, 77) with one line that says "sign in again with: mpop
+ * --oauth2-login ACCOUNT" and the provider's error and description.  A
+ * token endpoint that cannot be reached or answers 5xx or 429 is MP_ETEMP
+ * (EX_TEMPFAIL, 75).  No token, code, verifier or client secret is ever
+ * printed, logged or traced. */
+#ifndef MPOP_OAUTH2_H
+#define MPOP_OAUTH2_H
+
+#include <stdbool.h>
+
+#include "account.h"
+#include "err.h"
+
+struct json_object;
+
+/* Whether account a uses OAuth2 (oauth2_provider is set). */
+bool oauth2_enabled(const struct account *a);
+
+/* A valid access token for a: the cached one while it has more than
+ * OAUTH2_MARGIN seconds left, else a new one from the refresh token.
+ * *token_r is new; wipe and free it with xfree_secret(). */
+#define OAUTH2_MARGIN 60
+int oauth2_access_token(const struct account *a, char **token_r,
+                        struct mp_err *e);
+
+/* The POP3 server refused the access token: forget the cached one, so
+ * that the next run asks for a new one.  Errors are ignored. */
+void oauth2_forget_access_token(const struct account *a);
+
+/* The flows of `mpop --oauth2-login[=FLOW] ACCOUNT` (oauth2_login.c). */
+enum oauth2_flow {
+    OAUTH2_FLOW_AUTO = 0,   /* browser when an authorization endpoint is
+                             * known, else device */
+    OAUTH2_FLOW_BROWSER,    /* authorization code with PKCE, loopback
+                             * redirect (RFC 8252, RFC 7636) */
+    OAUTH2_FLOW_DEVICE      /* device authorization grant (RFC 8628) */
+};
+
+/* Runs the sign-in for a, talking to the user on stdout and /dev/tty or
+ * stdin, and stores the tokens.  Returns 0, or -1 with e filled:
+ * MP_EAUTH when the provider or the user refused, MP_ETEMP when it could
+ * not be reached or the time ran out, MP_ECONFIG for a flow the provider
+ * has no endpoint for. */
+int oauth2_login(const struct account *a, enum oauth2_flow flow,
+                 struct mp_err *e);
+
+/* For oauth2_login.c: stores the token endpoint's successful reply to a
+ * grant (a new sign-in), replacing any earlier record. */
+int oauth2_store_grant(const struct account *a, struct json_object *reply,
+                       struct mp_err *e);
+
+/* For oauth2_login.c: turns a token endpoint reply that is not a success
+ * into e (see above for the kinds); what says what was asked for, hint
+ * whether to add "sign in again with: ...". */
+int oauth2_reply_error(const struct account *a, long status,
+                       struct json_object *reply, const char *what,
+                       bool hint, struct mp_err *e);
+
+#endif

@@ -188,7 +188,7 @@ _mpop()
             --tls-min-dh-prime-bits= --quiet --half-quiet --all-accounts
             --auth-only --status-only --only-new --keep --killsize=
             --skipsize= --filter= --delivery= --uidls-file=
-            --jobs= --log= --summary= --mda --movemail
+            --jobs= --log= --summary= --mda --movemail --oauth2-login
             -P -d -S -C -q -Q -a -A -s -n -k -j
         )
         _mpop_reply "$cur" "${opts[@]}"

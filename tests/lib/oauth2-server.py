@@ -26,7 +26,8 @@ Plain HTTP, for dovecot and the test:
                    refresh reply), slow_down=N (device polls answered
                    slow_down), deny=0|1 (authorization endpoint refuses)
   GET  /revoke     every refresh and access token stops working
-  GET  /stats      JSON counters: refresh, code, device, introspect
+  GET  /stats      JSON counters: refresh, code, device, introspect,
+                   pending (authorization_pending answers)
 
 Every secret issued or received (codes, tokens, device codes, verifiers,
 the client secret) is appended to STATEDIR/secrets, one per line, so the
@@ -50,7 +51,8 @@ CLIENT_SECRET = "cs-" + secrets.token_urlsafe(12)
 lock = threading.Lock()
 cfg = {"expires_in": 3600, "rotate": 1, "fail": 0, "delay": 0.0,
        "slow_down": 0, "deny": 0}
-stats = {"refresh": 0, "code": 0, "device": 0, "introspect": 0}
+stats = {"refresh": 0, "code": 0, "device": 0, "introspect": 0,
+         "pending": 0}
 codes, refresh, access, devices = {}, {}, {}, {}
 
 
@@ -239,11 +241,12 @@ class HTTPS(H):
             d = devices.get(f.get("device_code", ""))
             if not d:
                 return self.error("invalid_grant", "unknown device code")
+            if d["state"] == "pending":
+                stats["pending"] += 1
+                return self.error("authorization_pending", "waiting")
             if d["slow_down"] > 0:
                 d["slow_down"] -= 1
                 return self.error("slow_down", "polling too fast")
-            if d["state"] == "pending":
-                return self.error("authorization_pending", "waiting")
             if d["state"] == "denied":
                 return self.error("access_denied", "the user said no")
             if d["state"] == "used":

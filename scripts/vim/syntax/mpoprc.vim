@@ -39,11 +39,12 @@ syn match   mpoprcEval      "^\s*eval\>" nextgroup=mpoprcArg skipwhite
 syn match   mpoprcCommand   "^\s*\%(host\|port\|source_ip\|proxy_host\|proxy_port\|socket\|timeout\|pipelining\|received_header\)\>" nextgroup=mpoprcArg skipwhite
 syn match   mpoprcCommand   "^\s*\%(auth\|user\|passwordeval\|ntlmdomain\|ntlm_domain\)\>" nextgroup=mpoprcArg skipwhite
 syn match   mpoprcCommand   "^\s*\%(tls\|tls_starttls\|tls_trust_file\|tls_crl_file\|tls_fingerprint\|tls_key_file\|tls_cert_file\|tls_certcheck\|tls_min_dh_prime_bits\|tls_priorities\|tls_host_override\)\>" nextgroup=mpoprcArg skipwhite
+syn match   mpoprcCommand   "^\s*\%(oauth2_provider\|oauth2_tenant\|oauth2_client_id\|oauth2_scope\|oauth2_authorization_endpoint\|oauth2_token_endpoint\|oauth2_device_endpoint\|oauth2_token_file\)\>" nextgroup=mpoprcArg skipwhite
 syn match   mpoprcCommand   "^\s*\%(uidls_file\|only_new\|keep\|killsize\|skipsize\|filter\)\>" nextgroup=mpoprcArg skipwhite
 syn match   mpoprcCommand   "^\s*delivery\>" nextgroup=mpoprcMethod skipwhite
 syn keyword mpoprcMethod    contained mda maildir mbox exchange nextgroup=mpoprcArg skipwhite
 " A literal password stands out: it is better kept elsewhere.
-syn match   mpoprcCommand   "^\s*password\>" nextgroup=mpoprcPassword skipwhite
+syn match   mpoprcCommand   "^\s*\%(password\|oauth2_client_secret\)\>" nextgroup=mpoprcPassword skipwhite
 syn match   mpoprcPassword  ".*$" contained
 
 syn match   mpoprcComment   "^\s*#.*$" contains=mpoprcTodo

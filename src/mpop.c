@@ -25,7 +25,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "mdamode.h"
-#include "oauth2.h"
+#include "oauth2_login.h"
 #include "movemail.h"
 #include "retrieve.h"
 #include "sasl.h"

@@ -50,23 +50,6 @@ int oauth2_access_token(const struct account *a, char **token_r,
  * that the next run asks for a new one.  Errors are ignored. */
 void oauth2_forget_access_token(const struct account *a);
 
-/* The flows of `mpop --oauth2-login[=FLOW] ACCOUNT` (oauth2_login.c). */
-enum oauth2_flow {
-    OAUTH2_FLOW_AUTO = 0,   /* browser when an authorization endpoint is
-                             * known, else device */
-    OAUTH2_FLOW_BROWSER,    /* authorization code with PKCE, loopback
-                             * redirect (RFC 8252, RFC 7636) */
-    OAUTH2_FLOW_DEVICE      /* device authorization grant (RFC 8628) */
-};
-
-/* Runs the sign-in for a, talking to the user on stdout and /dev/tty or
- * stdin, and stores the tokens.  Returns 0, or -1 with e filled:
- * MP_EAUTH when the provider or the user refused, MP_ETEMP when it could
- * not be reached or the time ran out, MP_ECONFIG for a flow the provider
- * has no endpoint for. */
-int oauth2_login(const struct account *a, enum oauth2_flow flow,
-                 struct mp_err *e);
-
 /* For oauth2_login.c: stores the token endpoint's successful reply to a
  * grant (a new sign-in), replacing any earlier record. */
 int oauth2_store_grant(const struct account *a, struct json_object *reply,

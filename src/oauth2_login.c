@@ -1,19 +1,4 @@
-/* `mpop --oauth2-login[=FLOW] ACCOUNT` (oauth2.h).
- *
- * Browser flow: RFC 6749 §4.1 authorization code grant with PKCE S256
- * (RFC 7636) and a loopback redirect (RFC 8252 §7.3): a listener on
- * 127.0.0.1 with a port the system picks, for one sign-in only; nothing
- * else listens.  The answer comes either to that listener or, when the
- * browser runs on another machine, as the address the browser ended on,
- * pasted on standard input.  `state` must come back unchanged.
- *
- * Device flow: RFC 8628, polling the token endpoint at the interval the
- * provider asks for, 5 s longer after each slow_down.
- *
- * What is shown: the address to open, or the verification address and the
- * user code (which the person must type; it is worthless without their
- * sign-in and expires in minutes).  Never the authorization code, the
- * device code, the verifier, a token or the client secret. */
+/* The contract is in oauth2_login.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,6 +13,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "oauth2_http.h"
+#include "oauth2_login.h"
 #include "xalloc.h"
 
 #ifdef HAVE_OAUTH2

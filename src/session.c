@@ -95,8 +95,13 @@ static bool uses_oauth2(const struct account *a)
  * what it is: a refused authentication. */
 static int check_after_oauth2(struct session *s, struct mp_err *e)
 {
-    if (pop3_noop(s->pop3, e) == 0)
+    struct pop3_status st;
+
+    if (pop3_command(s->pop3, POP3_CMD_NOOP, "NOOP", POP3_TRACE_ALL, &st,
+                     e) == 0 && st.kind == POP3_OK)
         return 0;
+    if (e->kind == MP_EOK)
+        pop3_status_error(s->pop3, &st, MP_EAUTH, e, _("NOOP failed"));
     err_prefix(e, _("the POP3 server accepted the OAuth2 access token but "
                "refused the next command; the token may lack the mail "
                "scope, or POP may be off for this mailbox: "));

@@ -520,8 +520,10 @@ static int attempt(struct pop3_session *s, const struct pop3_auth_params *p,
 /* The automatic choice, with a fallback in the same session: when the
  * server refuses a mechanism that can fail for other reasons than the
  * password, the next candidate runs.  A refused X-PLUS is followed by X
- * (the channel binding is the likely culprit: Cyrus pop3d 3.6 under TLS
- * 1.3, see below) and no other -PLUS mechanism. */
+ * and no other -PLUS mechanism: the channel binding is the likely culprit
+ * (Cyrus pop3d 3.6 offers -PLUS under TLS 1.3 but binds to "tls-unique",
+ * which RFC 9266 leaves undefined there, and refuses tls-exporter,
+ * 2026-12-07). */
 static int choose(struct pop3_session *s, const struct pop3_auth_params *p0,
                   struct mp_err *e)
 {

@@ -33,7 +33,8 @@ interop_unpack courier courier-pop courier-base courier-authlib \
     interop_unavailable "cannot unpack Courier: $(head -c 300 "$T/unpack.err")"
 R=$INTEROP_ROOT
 CL=$R/usr/lib/courier/courier
-export LD_LIBRARY_PATH=$R/usr/lib:$R/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+LD_LIBRARY_PATH=$R/usr/lib:$R/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 interop_need_libs "$CL/courierpop3login" "$CL/courierpop3d" \
     "$R/usr/sbin/couriertcpd" "$R/usr/bin/couriertls" 2>"$T/libs.err" ||
     interop_unavailable "$(cat "$T/libs.err")"
@@ -42,7 +43,10 @@ D=$T/courier
 U=$(interop_user)
 mkdir -p "$D"
 "$CC" -shared -fPIC -O2 -o "$D/shim.so" "$TESTLIB/courier-shim.c" -ldl \
-    2>"$T/cc.err" || { diag_file "$T/cc.err"; bail_out "cannot build the shim"; }
+    2>"$T/cc.err" || {
+    diag_file "$T/cc.err"
+    bail_out "cannot build the shim"
+}
 certs_make "$D/certs" >/dev/null 2>&1 || bail_out "certtool failed"
 cat "$D/certs/server.key" "$D/certs/chain.pem" >"$D/pop3d.pem"
 chmod 600 "$D/pop3d.pem"

@@ -33,7 +33,8 @@ command -v saslpasswd2 >/dev/null 2>&1 ||
 interop_unpack cyrus cyrus-common cyrus-pop3d 2>"$T/unpack.err" ||
     interop_unavailable "cannot unpack Cyrus: $(head -c 300 "$T/unpack.err")"
 R=$INTEROP_ROOT
-export LD_LIBRARY_PATH=$R/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+LD_LIBRARY_PATH=$R/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 CB=$R/usr/lib/cyrus/bin
 interop_need_libs "$CB/master" "$CB/pop3d" "$CB/lmtpd" 2>"$T/libs.err" ||
     interop_unavailable "$(cat "$T/libs.err")"

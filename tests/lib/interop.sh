@@ -103,7 +103,10 @@ interop_unpack()
         echo "apt-get and dpkg are needed" >&2
         return 1
     fi
-    cache=$(interop_cache) || { echo "no writable cache folder" >&2; return 1; }
+    cache=$(interop_cache) || {
+        echo "no writable cache folder" >&2
+        return 1
+    }
     root=$cache/root-$name
     stamp=$root/.debs
     (
@@ -244,7 +247,8 @@ interop_fetch()
     # shellcheck disable=SC2046 # maildir names have no blanks
     got=$(interop_hashes $(find "$d/Maildir/new" "$d/Maildir/cur" -type f))
     if [ "$want" = 0 ]; then
-        is "$got" "$hashes" "$label: delivered the server's mails byte for byte"
+        is "$got" "$hashes" \
+            "$label: delivered the server's mails byte for byte"
     else
         is "$got" "" "$label: delivered nothing"
     fi

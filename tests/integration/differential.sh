@@ -554,6 +554,9 @@ check()
     diag "our stderr: $(head -c 600 "$u/err" 2>/dev/null)"
 }
 
+# Servers still running when the test is interrupted (each run stops its
+# own otherwise).
+at_exit 'for f in "$T"/run/*/*/server.pid; do kill "$(cat "$f")"; done'
 printf 'garbage\001\n' >"$T/garbage-uidls"
 names=()
 expects=()

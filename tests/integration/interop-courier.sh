@@ -55,16 +55,14 @@ P_POP3S=$(free_port)
 [ "$P_POP3" != "$P_POP3S" ] || P_POP3S=$(free_port)
 
 interop_mails "$T/mails"
-for u in alice; do
-    mkdir -p "$D/home/$u/Maildir/new" "$D/home/$u/Maildir/cur" \
-        "$D/home/$u/Maildir/tmp"
-    i=0
-    for m in "$T"/mails/m*.eml; do
-        i=$((i + 1))
-        cp "$m" "$D/home/$u/Maildir/new/17000000$i.M$i.example"
-    done
-    echo "$u secret $(id -u "$U") $(id -g "$U") $D/home/$u"
-done >"$D/users"
+mkdir -p "$D/home/alice/Maildir/new" "$D/home/alice/Maildir/cur" \
+    "$D/home/alice/Maildir/tmp"
+i=0
+for m in "$T"/mails/m*.eml; do
+    i=$((i + 1))
+    cp "$m" "$D/home/alice/Maildir/new/17000000$i.M$i.example"
+done
+echo "alice secret $(id -u "$U") $(id -g "$U") $D/home/alice" >"$D/users"
 [ "$(id -u)" -ne 0 ] || chown -R "$U" "$D"
 
 mechs="PLAIN LOGIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # INTEROP_* are for the caller
 # Helpers for the interoperability tests against POP3 servers that Debian
 # packages but that cannot be installed beside dovecot-pop3d (they conflict
 # with it or with each other through pop3-server) or whose maintainer

@@ -107,15 +107,6 @@ static void unique_name(struct buf *b, const char *prefix, char sep,
     buf_append_str(b, suffix);
 }
 
-char *maildir_unique_name(const char *prefix, char sep, const char *suffix)
-{
-    struct buf b;
-
-    buf_init(&b, NAME_BUF_CAP);
-    unique_name(&b, prefix, sep, suffix);
-    return buf_steal(&b);
-}
-
 static int is_dir(const char *dir, const char *sub, struct mp_err *e)
 {
     char *p = xasprintf("%s/%s", dir, sub);

@@ -22,14 +22,11 @@
  * naming the missing one. */
 int maildir_check(const char *dir, struct mp_err *e);
 
-/* A new unique name: prefix, then the name above with `sep` ('.' for a
- * maildir) between its parts, then suffix.  The exchange delivery uses
- * ("mpop-", '-', ".eml").  The caller frees. */
-char *maildir_unique_name(const char *prefix, char sep, const char *suffix);
-
 /* subdir may be NULL below: dir itself.
  * Creates a new empty file in `subdir` of dir (O_CREAT|O_EXCL, mode 0600,
- * close-on-exec) under a fresh unique name made with prefix/sep/suffix.
+ * close-on-exec) under a fresh unique name: prefix, then the name above
+ * with `sep` ('.' for a maildir) between its parts, then suffix (the
+ * exchange delivery uses "mpop-", '-', ".eml").
  * Returns the open fd and sets *path_r (the caller frees), or -1 with
  * MP_ECANTCREAT. */
 int maildir_create(const char *dir, const char *subdir, const char *prefix,

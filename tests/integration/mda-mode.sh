@@ -195,6 +195,10 @@ like "$(cat "$T/err.sig")" '*signal*' "SIGTERM: the error says why"
 pid=$!
 exec 7>"$T/fifo"
 { printf 'Subject: cut\n\n'; head -c 100000 "$T/big.body"; } >&7
+# once its SIGTERM handler is in place (SigCgt bit 15): valgrind's
+# start-up can outlast the write above
+wait_until 'cgt=$(sed -n "s/^SigCgt:[[:space:]]*//p" /proc/$pid/status)
+    [ -n "$cgt" ] && (( 0x$cgt & 0x4000 ))' || diag "no SIGTERM handler"
 kill -TERM "$pid"
 wait "$pid"
 is "$?" 75 "SIGTERM during input, mda: EX_TEMPFAIL"

@@ -282,34 +282,71 @@ is "$(digest maildir | uniq -d | wc -l)" 0 "SIGTERM, then a clean run: no duplic
 
 # --- SIGTERM at random instants of an mda run (issue 17) -----------------
 # Receiving, feeding the MDA, between mails, at QUIT: the instant is drawn
-# from the length of an uninterrupted run.  After each: exit 0 or 75 within
-# the documented bound (30 s for a running MDA, then 2 s), no MDA left
-# running, no fragment; then a clean run: every mail exactly once.
-rcfile mda "$T/mda.sh"
+# from the lengths of an uninterrupted run, counted in odd runs from the
+# moment mpop's SIGTERM handler is in place (SigCgt bit 15; login and the
+# first mail), in even runs from the first MDA's start (the mails and
+# QUIT).  After each: exit 0 or 75 within the documented bound (30 s for a
+# running MDA, then 2 s), no MDA left running, no fragment; then a clean
+# run: every mail exactly once.
+rcfile mda "$T/mda.sh $T/started"
+
+# wait_sigterm_handler PID
+wait_sigterm_handler()
+{
+    local i cgt
+    for i in $(seq 1 500); do
+        cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+        [ -n "$cgt" ] && (( 0x$cgt & 0x4000 )) && return 0
+        [ -d "/proc/$1" ] || return 1
+        sleep 0.01
+    done
+}
+# wait_first_mda PID
+wait_first_mda()
+{
+    local i
+    for i in $(seq 1 1000); do
+        ls "$T" | grep -q '^started[.]' && return 0
+        [ -d "/proc/$1" ] || return 1
+        sleep 0.005
+    done
+}
+ms_since() { echo $(( (${EPOCHREALTIME/./} - ${1/./}) / 1000 + 1 )); }
+
 fill
 dest_reset mda
+rm -f "$T"/started.*
+"$MPOP" -q -C "$T/rc" a >"$T/out" 2>&1 &
+pid=$!
+wait_sigterm_handler "$pid"
 t0=$EPOCHREALTIME
-"$MPOP" -q -C "$T/rc" a >"$T/out" 2>&1
+wait_first_mda "$pid"
 t1=$EPOCHREALTIME
-span=$(( (${t1/./} - ${t0/./}) / 1000 + 1 ))   # ms
+wait "$pid"
+span_h=$(ms_since "$t0")    # ms from the handler to the end
+span_m=$(ms_since "$t1")    # ms from the first MDA to the end
 tbad=
 tlate=0
 tmax=0
 tstart=$SECONDS
-declare -A tst
+tfeed=0
+declare -A tst twhere
 for r in $(seq 1 60); do
     fill
     dest_reset mda
+    rm -f "$T"/started.*
     "$MPOP" -q -C "$T/rc" a >"$T/out" 2>&1 &
     pid=$!
-    for i in $(seq 1 500); do
-        cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
-        [ -n "$cgt" ] && (( 0x$cgt & 0x4000 )) && break
-        [ -d "/proc/$pid" ] || break
-        sleep 0.01
-    done
-    d=$((RANDOM % (span + span / 4)))
+    wait_sigterm_handler "$pid"
+    if ((r % 2)); then
+        d=$((RANDOM % span_h))
+    else
+        wait_first_mda "$pid"
+        d=$((RANDOM % span_m))
+    fi
     sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+    # (an MDA running just before the signal: it landed while one was fed)
+    grep -qsE "$T/mda[.]sh" /proc/[0-9]*/cmdline && tfeed=$((tfeed + 1))
     ts=$EPOCHREALTIME
     kill -TERM "$pid" 2>/dev/null
     wait "$pid"
@@ -324,6 +361,11 @@ for r in $(seq 1 60); do
     got=$(digest mda)
     foreign=$(echo "$got" | grep -vxFf <(echo "$want_mda"))
     [ -z "$foreign" ] || tbad="$tbad $r(fragment)"
+    # where it landed: after how many of the 4 mails (4 and exit 75: at
+    # the end of the session, QUIT included; exit 0: after it)
+    k=$(echo -n "$got" | grep -c .)
+    [ "$st" = 0 ] && k=done
+    twhere[$k]=$(( ${twhere[$k]:-0} + 1 ))
     "$MPOP" -q -C "$T/rc" a >"$T/out2" 2>&1 || tbad="$tbad $r(clean run)"
     got=$(digest mda)
     if [ "$got" != "$want_mda" ]; then
@@ -335,6 +377,8 @@ for r in $(seq 1 60); do
 done
 is "$tbad" "" "mda: SIGTERM at 60 random instants: every mail exactly once, no fragment, no MDA left"
 is "$tlate" 0 "mda: SIGTERM: every exit within the documented bound"
-diag "mda: SIGTERM: run ${span} ms; exit 0: ${tst[0]:-0}, exit 75: ${tst[75]:-0}; slowest exit ${tmax} ms after the signal; 60 runs in $((SECONDS - tstart)) s"
+diag "mda: SIGTERM landed after 0/1/2/3/4 mails, after the end: ${twhere[0]:-0}/${twhere[1]:-0}/${twhere[2]:-0}/${twhere[3]:-0}/${twhere[4]:-0}, ${twhere[done]:-0}"
+diag "mda: SIGTERM while an MDA was running: $tfeed"
+diag "mda: SIGTERM: run ${span_h} ms (mails and QUIT ${span_m} ms); exit 0: ${tst[0]:-0}, exit 75: ${tst[75]:-0}; slowest exit ${tmax} ms after the signal; 60 runs in $((SECONDS - tstart)) s"
 
 done_testing

@@ -110,7 +110,7 @@ login_browser()
 
 TOKFILE=$HOME/.local/state/mpop/oauth2/tester_at_127.0.0.1.json
 
-plan 34
+plan 36
 
 # --- settings --------------------------------------------------------------
 run pretend -P acc
@@ -139,7 +139,7 @@ is "$(stat_of refresh)" 1 \
     "a token within 60 s of its expiry was refreshed first"
 
 control "control?expires_in=3600"
-run auth1 -A acc
+run auth1 -A -d acc
 is "$RC/$(stat_of refresh)" "0/2" "expired again: refreshed (long-lived now)"
 run auth2 -A -d acc
 is "$RC/$(stat_of refresh)" "0/2" "a valid cached token: no refresh"
@@ -267,6 +267,45 @@ is "$RC" 0 "the device sign-in's token logs in"
 device dev2 deny
 is "$RC" 77 "device flow refused in the browser: exit 77"
 like "$(cat "$T/dev2")" "*access_denied*" "access_denied is named"
+
+# --- a server that takes the token and refuses the next command ----------
+# (Microsoft's behaviour for a token without the POP scope.)  Named
+# method, so no TLS is needed for this local server.
+NP=$(free_port)
+python3 - "$NP" <<'EOF' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); s.settimeout(30)
+done = False
+while not done:                 # the first connection is wait_port's probe
+    c, _ = s.accept(); f = c.makefile("rwb")
+    f.write(b"+OK ready\r\n"); f.flush()
+    try:
+        for line in f:
+            w = line.split(b" ")[0].strip().upper()
+            if w == b"CAPA":
+                f.write(b"+OK\r\nSASL OAUTHBEARER XOAUTH2\r\n.\r\n")
+            elif w == b"AUTH":
+                f.write(b"+OK User successfully authenticated.\r\n")
+            elif w == b"QUIT":
+                f.write(b"+OK bye\r\n"); f.flush(); done = True; break
+            else:
+                f.write(b"-ERR User is authenticated but not connected.\r\n")
+            f.flush()
+    except OSError:
+        pass
+    c.close()
+EOF
+NPID=$!
+at_exit "kill $NPID"
+wait_port "$NP" 10
+account acc3 | sed "s/^host .*/host 127.0.0.1/; s/^port .*/port $NP/;
+    s/^tls on/tls off/; s/^tls_starttls off/auth oauthbearer/" >>"$T/rc"
+run notconnected -A acc3
+is "$RC" 77 "token accepted, next command refused: an authentication failure"
+like "$(cat "$T/notconnected")" "*accepted the OAuth2 access token but refused the next command*not connected*" \
+    "the message says so and quotes the server"
+kill "$NPID" 2>/dev/null
 
 # --- token endpoint down ---------------------------------------------------
 control "control?expires_in=30"

@@ -337,6 +337,24 @@ static void test_check(void)
           NULL },
         { "host h\ndelivery mda cat\ntls_trust_file\ntls_crl_file c", 1,
           "rc:1: account a: tls_crl_file requires tls_trust_file" },
+        { "host h\noauth2_provider google\noauth2_client_id c", 0, NULL },
+        { "host h\noauth2_provider microsoft\noauth2_client_id c", 0,
+          NULL },
+        { "host h\noauth2_provider google", 0,
+          "rc:1: account a: oauth2_provider needs oauth2_client_id" },
+        { "host h\noauth2_provider custom\noauth2_client_id c", 0,
+          "rc:1: account a: oauth2_provider custom needs "
+          "oauth2_token_endpoint" },
+        { "host h\noauth2_provider custom\noauth2_client_id c\n"
+          "oauth2_token_endpoint https://t/", 0,
+          "rc:1: account a: oauth2_provider custom needs "
+          "oauth2_authorization_endpoint or oauth2_device_endpoint" },
+        { "host h\noauth2_provider custom\noauth2_client_id c\n"
+          "oauth2_token_endpoint https://t/\n"
+          "oauth2_device_endpoint https://d/", 0, NULL },
+        { "host h\noauth2_provider google\noauth2_client_id c\n"
+          "oauth2_token_endpoint http://t/", 0,
+          "rc:1: account a: OAuth2 endpoints must be https:// addresses" },
     };
     size_t i;
 
@@ -360,6 +378,45 @@ static void test_check(void)
         account_free(&a);
         free(text);
     }
+}
+
+/* The presets: Microsoft's tenant goes into its endpoints; an explicit
+ * endpoint or scope wins over a preset. */
+static void test_oauth2_presets(void)
+{
+    struct account *a = load_one("account a\nhost h\n"
+                                 "oauth2_provider microsoft\n"
+                                 "oauth2_tenant contoso.com\n"
+                                 "oauth2_client_id c\n");
+    struct account_oauth2 o;
+
+    account_oauth2_endpoints(a, &o);
+    is_str(o.token, "https://login.microsoftonline.com/contoso.com/"
+           "oauth2/v2.0/token", "microsoft token endpoint with the tenant");
+    is_str(o.device, "https://login.microsoftonline.com/contoso.com/"
+           "oauth2/v2.0/devicecode", "microsoft device endpoint");
+    is_str(o.scope, "https://outlook.office.com/POP.AccessAsUser.All "
+           "offline_access", "microsoft scope");
+    account_oauth2_clear(&o);
+    account_free(&a);
+
+    a = load_one("account a\nhost h\noauth2_provider google\n"
+                 "oauth2_client_id c\noauth2_scope s\n");
+    account_oauth2_endpoints(a, &o);
+    is_str(o.authorization, "https://accounts.google.com/o/oauth2/v2/auth",
+           "google authorization endpoint");
+    ok(o.device == NULL, "google: no device endpoint (not for mail)");
+    is_str(o.scope, "s", "an explicit scope wins");
+    account_oauth2_clear(&o);
+    account_free(&a);
+
+    a = load_one("account a\nhost h\noauth2_provider microsoft\n"
+                 "oauth2_client_id c\n");
+    account_oauth2_endpoints(a, &o);
+    is_str(o.authorization, "https://login.microsoftonline.com/common/"
+           "oauth2/v2.0/authorize", "microsoft default tenant: common");
+    account_oauth2_clear(&o);
+    account_free(&a);
 }
 
 static void test_check_direct(void)
@@ -438,6 +495,7 @@ int main(void)
     test_defaults();
     test_merge_copy();
     test_check();
+    test_oauth2_presets();
     test_check_direct();
     test_uidls_path();
     test_list();

@@ -198,6 +198,27 @@ static const struct vrow {
     { "keep 90s", T_LL, F(keep_seconds), 90, NULL, ACC_KEEP },
     { "keep \"1d 1s\"", T_LL, F(keep_seconds), 86401, NULL, ACC_KEEP },
     { "keep 1d", T_INT, F(keep), KEEP_DURATION, NULL, ACC_KEEP },
+    { "oauth2_provider google", T_STR, F(oauth2_provider), 0, "google",
+      ACC_OAUTH2_PROVIDER },
+    { "oauth2_provider", T_STR, F(oauth2_provider), 0, NULL,
+      ACC_OAUTH2_PROVIDER },
+    { "oauth2_tenant consumers", T_STR, F(oauth2_tenant), 0, "consumers",
+      ACC_OAUTH2_TENANT },
+    { "oauth2_client_id x.apps", T_STR, F(oauth2_client_id), 0, "x.apps",
+      ACC_OAUTH2_CLIENT_ID },
+    { "oauth2_client_secret s", T_STR, F(oauth2_client_secret), 0, "s",
+      ACC_OAUTH2_CLIENT_SECRET },
+    { "oauth2_scope \"a b\"", T_STR, F(oauth2_scope), 0, "a b",
+      ACC_OAUTH2_SCOPE },
+    { "oauth2_authorization_endpoint https://a/", T_STR,
+      F(oauth2_authorization_endpoint), 0, "https://a/",
+      ACC_OAUTH2_AUTHORIZATION_ENDPOINT },
+    { "oauth2_token_endpoint https://t/", T_STR, F(oauth2_token_endpoint),
+      0, "https://t/", ACC_OAUTH2_TOKEN_ENDPOINT },
+    { "oauth2_device_endpoint https://d/", T_STR, F(oauth2_device_endpoint),
+      0, "https://d/", ACC_OAUTH2_DEVICE_ENDPOINT },
+    { "oauth2_token_file ~/tok", T_STR, F(oauth2_token_file), 0,
+      "/tmp/home/tok", ACC_OAUTH2_TOKEN_FILE },
     { "killsize off", T_LL, F(killsize), -1, NULL, ACC_KILLSIZE },
     { "killsize 0", T_LL, F(killsize), 0, NULL, ACC_KILLSIZE },
     { "killsize 500", T_LL, F(killsize), 500, NULL, ACC_KILLSIZE },
@@ -255,7 +276,7 @@ static void test_valid(void)
                    r->line);
             break;
         }
-        ok(a->set & ACC_BIT(r->bit), "%s: its set bit", r->line);
+        ok((a->set & ACC_BIT(r->bit)) != 0, "%s: its set bit", r->line);
         account_list_clear(&l);
         free(text);
     }
@@ -275,6 +296,8 @@ static const struct irow {
     { "account a\nuser \"\n", "rc:2: unterminated quoted argument" },
     { "account a\nuser \"a\\\"\n", "rc:2: unterminated quoted argument" },
     { "account a\nport 0\n", "rc:2: invalid argument 0 for command port" },
+    { "account a\noauth2_provider yahoo\n",
+      "rc:2: invalid argument yahoo for command oauth2_provider" },
     { "account a\nport 65536\n",
       "rc:2: invalid argument 65536 for command port" },
     { "account a\nport 1x\n", "rc:2: invalid argument 1x for command port" },

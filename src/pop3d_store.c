@@ -91,10 +91,12 @@ static int open_regular(int sub_fd, const char *name, struct stat *st)
     return fd;
 }
 
-static int measure(int fd, uint64_t *size_r)
+/* st_size: what fstat said; a short read that reaches it is the end (no
+ * second read for the end of file: the scan reads every mail). */
+static int measure(int fd, off_t st_size, uint64_t *size_r)
 {
     char buf[16384];
-    uint64_t size = 0;
+    uint64_t size = 0, got = 0;
     bool cr = false;
     int last = -1;
 
@@ -107,6 +109,10 @@ static int measure(int fd, uint64_t *size_r)
         if (n == 0)
             break;
         size = pop3d_store_size_chunk(size, buf, (size_t)n, &cr, &last);
+        got += (uint64_t)n;
+        if ((size_t)n < sizeof buf && st_size >= 0
+            && got >= (uint64_t)st_size)
+            break;
     }
     *size_r = pop3d_store_size_end(size, last);
     return 0;
@@ -156,8 +162,13 @@ static int scan_sub(struct pop3d_store *s, int sub, struct entry **v,
 
         if (de->d_name[0] == '.')
             continue;
-        if (fstatat(s->sub_fd[sub], de->d_name, &st, AT_SYMLINK_NOFOLLOW)
-            != 0 || !S_ISREG(st.st_mode))
+        /* The directory entry's type spares the lstat where the file
+         * system gives it; the open below checks again either way. */
+        if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG)
+            continue;
+        if (de->d_type == DT_UNKNOWN
+            && (fstatat(s->sub_fd[sub], de->d_name, &st,
+                        AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)))
             continue;
         if (*n >= POP3D_STORE_MAX_MAILS)
             break;
@@ -166,7 +177,8 @@ static int scan_sub(struct pop3d_store *s, int sub, struct entry **v,
         mfd = open_regular(s->sub_fd[sub], de->d_name, &fst);
         if (mfd < 0)
             continue;
-        if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+        if (de->d_type == DT_UNKNOWN
+            && (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)) {
             close(mfd);
             continue;
         }
@@ -176,7 +188,7 @@ static int scan_sub(struct pop3d_store *s, int sub, struct entry **v,
         }
         en = &(*v)[*n];
         memset(en, 0, sizeof *en);
-        if (measure(mfd, &en->mail.size) != 0
+        if (measure(mfd, fst.st_size, &en->mail.size) != 0
             || pop3d_store_uid(de->d_name, en->mail.uid) != 0) {
             close(mfd);
             continue;

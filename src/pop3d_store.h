@@ -5,11 +5,13 @@
  *   delivered later are not shown until the next session.  The mails are
  *   ordered by modification time, then name (delivery order).
  * - Nothing inside the maildir is followed through a symbolic link: entries
- *   are examined with lstat (fstatat AT_SYMLINK_NOFOLLOW), everything but a
+ *   are examined by their directory entry type (or with lstat, fstatat
+ *   AT_SYMLINK_NOFOLLOW, where the file system gives none), everything but a
  *   regular file is skipped (symlinks, directories, FIFOs, devices), names
  *   starting with '.' are skipped, and a mail is opened with O_NOFOLLOW and
- *   checked again with fstat to be the same regular file.  The maildir path
- *   given by the administrator itself may be a symlink.
+ *   checked again with fstat to be a regular file (the one lstat saw, if
+ *   it ran).  The maildir path given by the administrator itself may be a
+ *   symlink.
  * - The UID of a mail is its maildir unique name, the part of the file name
  *   before the first ':' (the flags of cur/ are not part of it, so a mail
  *   keeps its UID when a reader moves it from new/ to cur/).  RFC 1939 §7

@@ -10,7 +10,8 @@
 # (listed and compared on every run): with no quadratic step they stay
 # flat from 10,000 to 100,000.  Both clients work on the same mailbox one
 # after the other (each keeps everything and has its own UIDLs file); the
-# rescan is the median (by wall time) of three, in alternating order.  Then the start of a session on each
+# rescan and the +1000 run are medians (by wall time) of three runs in
+# alternating order (for +1000 the UIDLs file is put back before each).  Then the start of a session on each
 # mailbox: connect, USER, PASS, STAT (mpopd scans the maildir here;
 # dovecot reads its index), median of 3, against mpopd and dovecot.
 #
@@ -135,6 +136,19 @@ print('%.3f %.3f %.1f 1' % (float(sys.argv[1]), float(sys.argv[2]) + float(sys.a
         "$wall" "$u" "$s" "$rss"
 }
 
+# median_run "ROW|ROW|...": the row of the median wall time ("fail ..."
+# if any run failed)
+median_run()
+{
+    python3 -c "import sys
+rows = [r.split() for r in sys.argv[1].split('|') if r]
+if any(r[3] != '1' for r in rows):
+    print('fail fail fail 0')
+else:
+    m = sorted(rows, key=lambda r: float(r[0]))[len(rows) // 2]
+    print(' '.join(m))" "$1"
+}
+
 per1000()
 {
     python3 -c "import sys
@@ -166,19 +180,27 @@ for srv in dovecot mpopd; do
             done
         done
         for who in ours orig; do
-            R[$who-rescan]=$(python3 -c "import sys
-rows = [r.split() for r in sys.argv[1].split('|') if r]
-if any(r[3] != '1' for r in rows):
-    print('fail fail fail 0')
-else:
-    m = sorted(rows, key=lambda r: float(r[0]))[len(rows) // 2]
-    print(' '.join(m))" "${RS[$who]}")
+            R[$who-rescan]=$(median_run "${RS[$who]}")
         done
         unset RS
+        declare -A RS=()
+        # The 1,000 new mails: each client's UIDLs file as after the
+        # rescans is put back before each of three runs in alternating
+        # order, so the median compares like with like.
         add_new "$srv"
         for who in ours orig; do
-            R[$who-new]=$(run "$who" "$srv" "$NEW")
+            cp "$T/uidls-$who" "$T/uidls-$who.before"
         done
+        for order in "ours orig" "orig ours" "ours orig"; do
+            for who in $order; do
+                cp "$T/uidls-$who.before" "$T/uidls-$who"
+                RS[$who]+="$(run "$who" "$srv" "$NEW")|"
+            done
+        done
+        for who in ours orig; do
+            R[$who-new]=$(median_run "${RS[$who]}")
+        done
+        unset RS
         for phase in full rescan new; do
             for who in ours orig; do
                 read -r w c r ok <<<"${R[$who-$phase]}"

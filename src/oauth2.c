@@ -155,6 +155,7 @@ struct record {
     char *access;
     long long expires_at;   /* seconds since the epoch */
     bool in_keyring;        /* where it was found */
+    bool no_keyring;        /* the key ring could not be reached */
 };
 
 static void record_clear(struct record *r)
@@ -282,6 +283,7 @@ static int store_load(const struct store *st, struct record *r,
     if (!st->file_only) {
         k = keyring_token_lookup(st->endpoint, st->client_id, st->user,
                                  &text);
+        r->no_keyring = k < 0;
         if (k == 1) {
             k = record_parse(text, st, r);
             xfree_secret(&text);
@@ -453,8 +455,19 @@ int oauth2_access_token(const struct account *a, char **token_r,
         goto out;
     hint = sign_in_hint(a);
     if (k == 0) {
-        err_set(e, MP_EAUTH, _("account %s: no OAuth2 sign-in stored; %s"),
-                a->id, hint);
+        /* Where we looked: a sign-in made in a desktop session is in its
+         * key ring, which a cron job cannot reach. */
+        if (st.file_only)
+            err_set(e, MP_EAUTH, _("account %s: no OAuth2 sign-in stored "
+                    "in %s; %s"), a->id, st.path, hint);
+        else if (r.no_keyring)
+            err_set(e, MP_EAUTH, _("account %s: no OAuth2 sign-in stored: "
+                    "no key ring can be reached and %s does not exist (set "
+                    "oauth2_token_file to share a sign-in with cron); %s"),
+                    a->id, st.path, hint);
+        else
+            err_set(e, MP_EAUTH, _("account %s: no OAuth2 sign-in stored "
+                    "in the key ring or in %s; %s"), a->id, st.path, hint);
         goto out;
     }
     if (r.access && r.expires_at - OAUTH2_MARGIN > (long long)time(NULL)) {

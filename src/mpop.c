@@ -792,7 +792,10 @@ static int run_oauth2_login(const struct cli *c)
     } else if (c->pretend) {
         account_print_pretend(a, stdout);
     } else {
-        catch_signals();
+        /* No catch_signals(): Ctrl-C ends a sign-in at once, in the poll
+         * for the browser or between device polls.  Nothing is left
+         * half-written (the token store writes atomically) and the lock
+         * goes with the process. */
         if (oauth2_login(a, (enum oauth2_flow)c->oauth2_flow, &e) < 0)
             rc = print_err(&e);
     }

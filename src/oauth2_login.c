@@ -33,6 +33,9 @@
  * and how big that request may be. */
 #define REQUEST_WAIT 10
 #define REQUEST_MAX 8192
+/* The longest wait between two device polls we accept from a provider
+ * (RFC 8628 suggests 5 s; slow_down adds 5 s each time). */
+#define DEVICE_INTERVAL_MAX 120
 
 static bool is_set(const char *s)
 {
@@ -314,7 +317,10 @@ static int wait_answer(int lfd, struct answer *a, struct mp_err *e)
             if (serve_one(lfd, a))
                 return 0;
         }
-        if (use_stdin && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        /* POLLNVAL: standard input is closed (cron's <&-); the read
+         * fails and it is no longer watched. */
+        if (use_stdin
+            && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
             r = read_pasted(a);
             if (r == 1)
                 return 0;
@@ -525,6 +531,9 @@ static int device_flow(const struct account *a,
     interval = oauth2_json_int(rep.json, "interval", 5);
     if (interval < 1)
         interval = 1;
+    /* A provider's typo must not make us sleep for days. */
+    if (interval > DEVICE_INTERVAL_MAX)
+        interval = DEVICE_INTERVAL_MAX;
     deadline = (long long)time(NULL)
                + oauth2_json_int(rep.json, "expires_in", 900);
     printf(_("To sign in account %s, open %s in a web browser and enter "
@@ -569,7 +578,8 @@ static int device_flow(const struct account *a,
         if (err && strcmp(err, "slow_down") == 0) {
             /* RFC 8628 §3.5: 5 seconds more for this and every later
              * request. */
-            interval += 5;
+            if (interval + 5 <= DEVICE_INTERVAL_MAX)
+                interval += 5;
             log_debug("OAuth2: slow_down: polling every %lld seconds\n",
                       interval);
             oauth2_http_reply_clear(&rep);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,4 +484,21 @@ out:
     free(buf);
     free(data);
     return ret;
+}
+
+static long failpoint_at = -1;
+static long failpoint_n;
+
+void journal_failpoint_init(void)
+{
+    const char *s = getenv("MPOP_TEST_KILL_AT");
+
+    failpoint_n = 0;
+    failpoint_at = s && *s ? strtol(s, NULL, 10) : -1;
+}
+
+void journal_failpoint(void)
+{
+    if (failpoint_at > 0 && ++failpoint_n == failpoint_at)
+        raise(SIGKILL);
 }

@@ -100,4 +100,11 @@ int journal_replay(const char *path, struct uidls *u,
 /* Removes the journal and syncs its directory.  A missing file is fine. */
 int journal_remove(const char *path, struct mp_err *e);
 
+/* The crash matrix's test hook: with MPOP_TEST_KILL_AT=N in the
+ * environment, the Nth journal_failpoint() after journal_failpoint_init()
+ * SIGKILLs the process.  Retrieval and movemail call it after each step
+ * that the journal must survive (see their comments). */
+void journal_failpoint_init(void);
+void journal_failpoint(void);
+
 #endif

@@ -1,20 +1,27 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "deliver.h"
+#include "durable.h"
 #include "envelope.h"
 #include "gettext.h"
+#include "journal.h"
 #include "movemail.h"
+#include "paths.h"
 #include "pop3_client.h"
 #include "session.h"
 #include "strparse.h"
@@ -308,11 +315,142 @@ void movemail_source_clear(struct movemail_source *s)
 
 /* ---- the transfer ----------------------------------------------------- */
 
+/* ---- the journal --------------------------------------------------------
+ * movemail keeps no UIDLs, but it keeps a journal while it appends, so that
+ * a SIGKILL or a power loss never leaves a fragment in DESTFILE: the file
+ * $XDG_STATE_HOME/mpop/movemail.journal-HASH (HASH of DESTFILE's path)
+ * gets the mbox token (deliver.h: the file's identity and its length
+ * before the mail) before each mail's first byte, and the finished token
+ * once the mail is complete.  Once every mail is synced, the journal is
+ * removed (and that removal synced) before the first DELE.  A run that
+ * finds a journal hands its last token to deliver_check(), which cuts a
+ * fragment of that mail out of DESTFILE (or finds the mail complete); the
+ * mails before it are complete, and still on the server (no DELE was sent
+ * while the journal existed), so they come again: at least once, never a
+ * fragment, nothing lost.  Failpoints (journal_failpoint()): after each
+ * record, write, commit, the sync, the journal's removal, the DELEs. */
+
 struct mm {
     struct session ses;
     struct deliver *d;
     struct deliver_stream st;
+    char *jpath;
+    int jfd;            /* -1 until the first record */
 };
+
+static char *mm_journal_path(const char *dest)
+{
+    char *state = paths_xdg_state("mpop"), *base, *abs = NULL, *p;
+    char cwd[4096];
+
+    if (dest[0] != '/' && getcwd(cwd, sizeof cwd))
+        abs = paths_join(cwd, dest);
+    base = paths_join(state, "movemail");
+    p = journal_path_account(base, abs ? abs : dest, "");
+    free(base);
+    free(abs);
+    free(state);
+    return p;
+}
+
+/* deliver_stream_hooks.opened and .finished: the token first. */
+static int mm_record(void *arg, struct mp_err *e)
+{
+    struct mm *m = arg;
+    const char *tok = deliver_token(m->d);
+    char *line;
+    ssize_t w;
+    int r;
+
+    if (!tok || !*tok)
+        return 0;
+    if (m->jfd < 0) {
+        char *dir = paths_xdg_state("mpop");
+
+        r = durable_mkdirs(dir, 0700, e);
+        free(dir);
+        if (r < 0)
+            return -1;
+        m->jfd = open(m->jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+                      | O_NOFOLLOW, 0600);
+        if (m->jfd < 0)
+            return err_set_errno(e, MP_ECANTCREAT, errno,
+                                 _("cannot create %s"), m->jpath);
+    }
+    /* One write(): a killed process loses none of it. */
+    line = xasprintf("%s\n", tok);
+    do
+        w = write(m->jfd, line, strlen(line));
+    while (w < 0 && errno == EINTR);
+    r = w == (ssize_t)strlen(line) ? 0 : -1;
+    free(line);
+    if (r < 0)
+        return err_set_errno(e, MP_EIO, w < 0 ? errno : ENOSPC,
+                             _("cannot write to %s"), m->jpath);
+    journal_failpoint();
+    return 0;
+}
+
+static void mm_wrote(void *arg)
+{
+    (void)arg;
+    journal_failpoint();
+}
+
+/* Removes the journal, durably. */
+static int mm_journal_remove(struct mm *m, struct mp_err *e)
+{
+    if (unlink(m->jpath) != 0 && errno != ENOENT)
+        return err_set_errno(e, MP_EIO, errno, _("cannot remove %s"),
+                             m->jpath);
+    if (durable_sync_parent(m->jpath, e) < 0)
+        return -1;
+    journal_failpoint();
+    return 0;
+}
+
+/* Every mail appended is synced: the journal is not needed any more, and
+ * must be gone for good before a DELE. */
+static int mm_journal_done(struct mm *m, struct mp_err *e)
+{
+    if (m->jfd < 0)
+        return 0;
+    close(m->jfd);
+    m->jfd = -1;
+    return mm_journal_remove(m, e);
+}
+
+/* A journal left by a killed run: its last token decides. */
+static int mm_replay(struct mm *m, struct mp_err *e)
+{
+    char buf[2 * DELIVER_TOKEN_SZ + 2], *end, *last;
+    struct stat st;
+    ssize_t n;
+    bool done;
+    int fd = open(m->jpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0)
+        return errno == ENOENT ? 0
+            : err_set_errno(e, MP_EIO, errno, _("cannot open %s"), m->jpath);
+    /* Only the end matters: the last complete line. */
+    if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof buf - 1)
+        lseek(fd, st.st_size - (off_t)(sizeof buf - 1), SEEK_SET);
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return err_set_errno(e, MP_EIO, errno, _("cannot read %s"),
+                             m->jpath);
+    buf[n] = '\0';
+    end = strrchr(buf, '\n');
+    if (end) {
+        *end = '\0';
+        last = strrchr(buf, '\n');
+        last = last ? last + 1 : buf;
+        if (*last && deliver_check(m->d, last, &done, e) < 0)
+            return -1;
+    }
+    return mm_journal_remove(m, e);
+}
 
 static int mm_begin(void *ctx, unsigned long msn, long long size,
                     struct mp_err *e)
@@ -454,8 +592,16 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
     bool ses_open = false;
     int rc = -1;
 
+    static const struct deliver_stream_hooks hooks = {
+        .opened = mm_record, .wrote = mm_wrote, .finished = mm_record,
+    };
+    struct deliver_stream_hooks h = hooks;
+
     memset(&m, 0, sizeof m);
+    m.jfd = -1;
+    h.arg = &m;
     err_init(&e2);
+    journal_failpoint_init();
     sink.ctx = &m;
     if (movemail_parse_source(o->source, getenv("MAILHOST"), o->tls, &s,
                               e) < 0)
@@ -464,7 +610,10 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
         goto out;
     if (deliver_new(deliver_lookup("mbox"), o->dest, &m.d, e) < 0)
         goto out;
-    deliver_stream_init(&m.st, m.d, NULL);
+    m.jpath = mm_journal_path(o->dest);
+    if (mm_replay(&m, e) < 0)
+        goto out;
+    deliver_stream_init(&m.st, m.d, &h);
     if (session_open(&m.ses, a, SESSION_AUTH, e) < 0)
         goto out;
     ses_open = true;
@@ -487,6 +636,10 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
     /* Every mail is in DESTFILE for good before the first DELE. */
     if (n > 0 && deliver_sync(m.d, e) < 0)
         goto out;
+    if (n > 0)
+        journal_failpoint();
+    if (mm_journal_done(&m, e) < 0)
+        goto out;
     if (!o->preserve && n > 0) {
         for (i = 0; i < n; i++) {
             struct pop3_job job;
@@ -499,6 +652,7 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
         }
         if (pop3_run(m.ses.pop3, mm_reply, &m, e) < 0)
             goto out;
+        journal_failpoint();
     }
     ses_open = false;
     if (session_close(&m.ses, true, e) < 0)
@@ -507,9 +661,13 @@ int movemail_run(const struct movemail_opts *o, struct mp_err *e)
 out:
     if (ses_open)
         session_close(&m.ses, false, &e2);
-    if (rc < 0 && m.d)
-        deliver_sync(m.d, &e2);     /* keep what arrived */
-    deliver_stream_clear(&m.st);
+    deliver_stream_clear(&m.st);    /* a mail in progress is cut back */
+    /* Keep what arrived; then the journal has done its work. */
+    if (rc < 0 && m.d && deliver_sync(m.d, &e2) == 0)
+        mm_journal_done(&m, &e2);
+    if (m.jfd >= 0)
+        close(m.jfd);
+    free(m.jpath);
     deliver_free(&m.d);
     free(sizes);
     account_free(&a);

@@ -184,27 +184,10 @@ struct retr {
     long long done;
 };
 
-/* ---- failpoints --------------------------------------------------------
- * MPOP_TEST_KILL_AT=N: the Nth call of failpoint() SIGKILLs the process.
- * Steps: after deliver_open, after each journal record, after each
- * deliver_write, after deliver_finish, after each commit, after each
- * deliver_sync, after each UIDLs save, after queueing DELEs, before QUIT. */
-static long failpoint_at = -1;
-static long failpoint_n;
-
-static void failpoint_init(void)
-{
-    const char *s = getenv("MPOP_TEST_KILL_AT");
-
-    failpoint_n = 0;
-    failpoint_at = s && *s ? strtol(s, NULL, 10) : -1;
-}
-
-static void failpoint(void)
-{
-    if (failpoint_at > 0 && ++failpoint_n == failpoint_at)
-        raise(SIGKILL);
-}
+/* Failpoints of the crash matrix (journal_failpoint()): after
+ * deliver_open, after each journal record, after each deliver_write, after
+ * deliver_finish, after each commit, after each deliver_sync, after each
+ * UIDLs save, after queueing DELEs, before QUIT. */
 
 static long long test_now(void)
 {
@@ -324,7 +307,7 @@ static int journal_record(struct retr *r, const struct mail *m,
         memcpy(r->last_tok, tok, n);
         r->last_tok[n] = '\0';
     }
-    failpoint();
+    journal_failpoint();
     return 0;
 }
 
@@ -419,7 +402,7 @@ static int st_opened(void *arg, struct mp_err *e)
     show_begin(r);
     if (r->ending)
         show_complete(r);
-    failpoint();
+    journal_failpoint();
     /* A DELIVER_ANNOUNCES backend records its token itself (announce()),
      * before its first byte reaches the destination. */
     if (!(deliver_flags(r->d) & DELIVER_ANNOUNCES)
@@ -431,14 +414,14 @@ static int st_opened(void *arg, struct mp_err *e)
 static void st_wrote(void *arg)
 {
     (void)arg;
-    failpoint();
+    journal_failpoint();
 }
 
 static int st_finished(void *arg, struct mp_err *e)
 {
     struct retr *r = arg;
 
-    failpoint();
+    journal_failpoint();
     return journal_token(r, &r->m[r->cur - 1], e);
 }
 
@@ -485,7 +468,7 @@ static int sink_end(void *ctx, struct mp_err *e)
         return -1;
     if (!dropped) {
         m->delivered = true;
-        failpoint();
+        journal_failpoint();
         /* Without a token (mda) the delivery counts from this record on,
          * even if we are killed before the batch's UIDLs save. */
         if (!deliver_token(r->d) && r->want_j && m->uid) {
@@ -494,7 +477,7 @@ static int sink_end(void *ctx, struct mp_err *e)
                                r->list->user, m->uid, m->first_seen, NULL,
                                e) < 0)
                 return -1;
-            failpoint();
+            journal_failpoint();
         }
     }
     if (r->shown && r->ev->mail_end)
@@ -622,7 +605,7 @@ static int save_uids(struct retr *r, struct mp_err *e)
     if (uidls_save(r->u, e) < 0)
         return -1;
     r->dirty = false;
-    failpoint();
+    journal_failpoint();
     return 0;
 }
 
@@ -638,7 +621,7 @@ static int sync_and_save(struct retr *r, struct mp_err *e)
     if (any) {
         if (deliver_sync(r->d, e) < 0)
             return -1;
-        failpoint();
+        journal_failpoint();
         for (i = 0; i < r->n; i++) {
             struct mail *m = &r->m[i];
 
@@ -698,7 +681,7 @@ static bool queue_deles(struct retr *r, bool final)
         any = true;
     }
     if (any)
-        failpoint();
+        journal_failpoint();
     return any;
 }
 
@@ -994,7 +977,7 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
     r.ev = ev ? ev : &none;
     r.now = test_now();
     buf_init(&r.hdr, DELIVER_HEADER_MAX);
-    failpoint_init();
+    journal_failpoint_init();
     err_init(&e2);
 
     if (action == RETRIEVE_FETCH) {
@@ -1030,7 +1013,7 @@ int retrieve_account(const struct account *a, enum retrieve_action action,
      * every mail deleted there is durable here). */
     if (save_uids(&r, e) < 0)
         goto out;
-    failpoint();
+    journal_failpoint();
     if (r.want_j) {
         journal_close(&r.j);
         /* Also a journal that replay resolved and nothing reopened. */

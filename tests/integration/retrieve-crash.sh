@@ -6,7 +6,7 @@
 # must leave exactly the set of mails of an uninterrupted run for maildir,
 # mbox and exchange (no loss, no duplicate, no partial mail, every mbox
 # message with its blank separator line) and an empty server (keep off);
-# for mda at least once and never a fragment.  The MDA here writes as it
+# for mda and --movemail at least once and never a fragment.  The MDA here writes as it
 # reads (a shell loop appending lines to its file), the kind that issue 17
 # found truncating mails: mpop starts it only with the whole mail spooled.
 # Then SIGKILLs at random instants from outside, SIGKILL while an MDA is
@@ -216,6 +216,48 @@ for method in maildir mbox exchange mda; do
     done
     is "$rbad" "" "$method: SIGKILL at random instants, then a clean run: as uninterrupted"
 done
+
+# --- movemail: the same matrix ---------------------------------------------
+# movemail has no UIDLs, only a journal while it appends: after a kill at
+# any step and a clean run, every mail at least once (the server deleted
+# nothing while the journal existed), no fragment, every message with its
+# blank separator line, an empty server and no journal left.
+PE=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$DOVECOT_PASS")
+msrc="pop://$DOVECOT_USER;auth=user:$PE@127.0.0.1:$DOVECOT_PORT"
+fill
+dest_reset mbox
+"$MPOP" --movemail "$msrc" "$T/d/mbox" >"$T/out" 2>&1 ||
+    { fail "movemail: uninterrupted run"; diag_file "$T/out"; }
+want_mm=$(digest mbox)
+is "$(echo "$want_mm" | wc -l)" 4 "movemail: uninterrupted run delivers 4"
+mbad=
+mdups=
+n=1
+while [ "$n" -lt 400 ]; do
+    fill
+    dest_reset mbox
+    { MPOP_TEST_KILL_AT=$n "$MPOP" --movemail "$msrc" "$T/d/mbox" \
+        >"$T/out" 2>&1; } 2>/dev/null
+    [ "$?" -eq 137 ] || break
+    "$MPOP" --movemail "$msrc" "$T/d/mbox" >"$T/out2" 2>&1
+    st2=$?
+    got=$(digest mbox)
+    left=$(maildir_count "$DOVECOT_DIR")
+    missing=$(comm -13 <(echo "$got") <(echo "$want_mm"))
+    foreign=$(echo "$got" | grep -vxFf <(echo "$want_mm"))
+    if [ "$st2" -ne 0 ] || [ "$left" -ne 0 ] || [ -n "$missing$foreign" ] ||
+        [ -n "$(ls -A "$HOME/.local/state/mpop" | grep '^movemail')" ]; then
+        mbad="$mbad $n(exit $st2, left $left)"
+        diag "movemail kill at $n: got:" $got
+        diag_file "$T/out2"
+    elif [ "$got" != "$want_mm" ]; then
+        mdups="$mdups $n"
+    fi
+    n=$((n + 1))
+done
+diag "movemail: $((n - 1)) kill points; mails appended twice (allowed) at:$mdups"
+isnt "$n" 1 "movemail: the failpoints fire"
+is "$mbad" "" "movemail: every kill point, then a clean run: every mail at least once, no fragment, no journal left"
 
 # --- SIGKILL while an MDA is being fed: it completes ----------------------
 # The MDA's standard input is the spool itself (a pipe holding the whole

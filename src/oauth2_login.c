@@ -16,6 +16,82 @@
 #include "oauth2_login.h"
 #include "xalloc.h"
 
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decoding of n bytes at p ('+' is a space in a query). */
+static char *unescape(const char *p, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    size_t i, j = 0;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0
+            && hexval(p[i + 2]) >= 0) {
+            out[j++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+            i += 2;
+        } else {
+            out[j++] = p[i] == '+' ? ' ' : p[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+void oauth2_answer_clear(struct oauth2_answer *a)
+{
+    xfree_secret(&a->code);
+    xfree_secret(&a->state);
+    free(a->error);
+    free(a->error_description);
+    memset(a, 0, sizeof *a);
+}
+
+bool oauth2_parse_answer(const char *s, struct oauth2_answer *a)
+{
+    const char *q = strchr(s, '?'), *end, *amp, *eq;
+
+    oauth2_answer_clear(a);
+    if (!q)
+        return false;
+    q++;
+    end = q + strcspn(q, "# \r\n");
+    while (q < end) {
+        char **slot = NULL;
+
+        amp = memchr(q, '&', (size_t)(end - q));
+        if (!amp)
+            amp = end;
+        eq = memchr(q, '=', (size_t)(amp - q));
+        if (eq) {
+            size_t kl = (size_t)(eq - q);
+
+            if (kl == 4 && strncmp(q, "code", 4) == 0)
+                slot = &a->code;
+            else if (kl == 5 && strncmp(q, "state", 5) == 0)
+                slot = &a->state;
+            else if (kl == 5 && strncmp(q, "error", 5) == 0)
+                slot = &a->error;
+            else if (kl == 17 && strncmp(q, "error_description", 17) == 0)
+                slot = &a->error_description;
+            if (slot) {
+                xfree_secret(slot);
+                *slot = unescape(eq + 1, (size_t)(amp - eq - 1));
+            }
+        }
+        q = amp < end ? amp + 1 : end;
+    }
+    return a->code || a->error;
+}
+
 #ifdef HAVE_OAUTH2
 # include <arpa/inet.h>
 # include <fcntl.h>
@@ -84,89 +160,6 @@ static int pkce_challenge(const char *verifier, char **out_r,
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decoding of n bytes at p ('+' is a space in a query). */
-static char *unescape(const char *p, size_t n)
-{
-    char *out = xmalloc(n + 1);
-    size_t i, j = 0;
-
-    for (i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0
-            && hexval(p[i + 2]) >= 0) {
-            out[j++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-            i += 2;
-        } else {
-            out[j++] = p[i] == '+' ? ' ' : p[i];
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
-
-/* The answer of the authorization endpoint: the query of the redirect. */
-struct answer {
-    char *code, *state, *error, *error_description;
-};
-
-static void answer_clear(struct answer *a)
-{
-    xfree_secret(&a->code);
-    xfree_secret(&a->state);
-    free(a->error);
-    free(a->error_description);
-    memset(a, 0, sizeof *a);
-}
-
-/* Parses the query part of s (after the first '?', up to '#' or a
- * blank).  Returns whether it holds a code or an error. */
-static bool parse_answer(const char *s, struct answer *a)
-{
-    const char *q = strchr(s, '?'), *end, *amp, *eq;
-
-    answer_clear(a);
-    if (!q)
-        return false;
-    q++;
-    end = q + strcspn(q, "# \r\n");
-    while (q < end) {
-        char **slot = NULL;
-
-        amp = memchr(q, '&', (size_t)(end - q));
-        if (!amp)
-            amp = end;
-        eq = memchr(q, '=', (size_t)(amp - q));
-        if (eq) {
-            size_t kl = (size_t)(eq - q);
-
-            if (kl == 4 && strncmp(q, "code", 4) == 0)
-                slot = &a->code;
-            else if (kl == 5 && strncmp(q, "state", 5) == 0)
-                slot = &a->state;
-            else if (kl == 5 && strncmp(q, "error", 5) == 0)
-                slot = &a->error;
-            else if (kl == 17 && strncmp(q, "error_description", 17) == 0)
-                slot = &a->error_description;
-            if (slot) {
-                xfree_secret(slot);
-                *slot = unescape(eq + 1, (size_t)(amp - eq - 1));
-            }
-        }
-        q = amp < end ? amp + 1 : end;
-    }
-    return a->code || a->error;
-}
-
 /* Starts a browser on url when one is configured ($BROWSER) or a desktop
  * session has xdg-open; never waits for it.  Its output goes nowhere. */
 static void open_browser(const char *url)
@@ -226,7 +219,7 @@ static void reply_page(int fd, int code, const char *text)
  * REQUEST_WAIT seconds.  Returns true with *a filled when it carried the
  * answer (the browser then gets a page saying so), false for anything
  * else (a favicon request, a probe: 404). */
-static bool serve_one(int lfd, struct answer *a)
+static bool serve_one(int lfd, struct oauth2_answer *a)
 {
     char buf[REQUEST_MAX + 1];
     size_t len = 0;
@@ -253,7 +246,7 @@ static bool serve_one(int lfd, struct answer *a)
     buf[len] = '\0';
     if (strncmp(buf, "GET ", 4) == 0 && memchr(buf, '\n', len)) {
         buf[strcspn(buf, "\r\n")] = '\0';
-        got = parse_answer(buf + 4, a);
+        got = oauth2_parse_answer(buf + 4, a);
     }
     if (got)
         reply_page(fd, 200, _("mpop received the answer of the sign-in; "
@@ -267,7 +260,7 @@ static bool serve_one(int lfd, struct answer *a)
 
 /* A pasted line from standard input.  Returns 1 with *a, 0 for a line
  * without an answer (ignored), -1 at the end of input. */
-static int read_pasted(struct answer *a)
+static int read_pasted(struct oauth2_answer *a)
 {
     char line[REQUEST_MAX];
     size_t len = 0;
@@ -279,19 +272,19 @@ static int read_pasted(struct answer *a)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return len ? (line[len] = '\0', parse_answer(line, a)) : -1;
+            return len ? (line[len] = '\0', oauth2_parse_answer(line, a)) : -1;
         if (c == '\n')
             break;
         if (len < sizeof line - 1)
             line[len++] = c;
     }
     line[len] = '\0';
-    n = parse_answer(line, a) ? 1 : 0;
+    n = oauth2_parse_answer(line, a) ? 1 : 0;
     gnutls_memset(line, 0, sizeof line);
     return (int)n;
 }
 
-static int wait_answer(int lfd, struct answer *a, struct mp_err *e)
+static int wait_answer(int lfd, struct oauth2_answer *a, struct mp_err *e)
 {
     time_t deadline = time(NULL) + LOGIN_WAIT;
     bool use_stdin = true;
@@ -398,7 +391,7 @@ static int browser_flow(const struct account *a,
                         const struct account_oauth2 *o, struct mp_err *e)
 {
     struct oauth2_http_reply rep;
-    struct answer ans;
+    struct oauth2_answer ans;
     char *verifier = NULL, *challenge = NULL, *state = NULL;
     char *redirect = NULL, *url = NULL;
     int lfd = -1, port = 0, ret = -1;
@@ -469,7 +462,7 @@ out:
     if (lfd >= 0)
         close(lfd);
     oauth2_http_reply_clear(&rep);
-    answer_clear(&ans);
+    oauth2_answer_clear(&ans);
     xfree_secret(&verifier);
     xfree_secret(&challenge);
     xfree_secret(&state);

@@ -20,6 +20,8 @@
 #ifndef MPOP_OAUTH2_LOGIN_H
 #define MPOP_OAUTH2_LOGIN_H
 
+#include <stdbool.h>
+
 #include "account.h"
 #include "err.h"
 
@@ -37,5 +39,21 @@ enum oauth2_flow {
  * MP_EUNAVAIL in a build without OAuth2. */
 int oauth2_login(const struct account *a, enum oauth2_flow flow,
                  struct mp_err *e);
+
+/* The answer of the authorization endpoint (RFC 6749 §4.1.2): the query
+ * of the address it redirects to.  Untrusted: anything on this machine can
+ * send a request to the loopback listener, and the person pastes it. */
+struct oauth2_answer {
+    char *code, *state, *error, *error_description;   /* NULL: absent */
+};
+
+/* Parses the query part of s (after the first '?', up to '#', a blank or
+ * a line end), percent-decoded; fills *a with new strings (earlier ones
+ * are freed first).  Returns whether it holds a code or an error.  Other
+ * parameters are ignored; a repeated one keeps its last value. */
+bool oauth2_parse_answer(const char *s, struct oauth2_answer *a);
+/* Frees (and wipes) what oauth2_parse_answer filled in; NULL-safe fields,
+ * a is cleared. */
+void oauth2_answer_clear(struct oauth2_answer *a);
 
 #endif

@@ -29,8 +29,13 @@ chmod 755 "$T"
 export HOME=$T/home
 mkdir -p "$HOME" "$T/md/cur" "$T/md/new" "$T/md/tmp" "$T/st"
 unset BROWSER DISPLAY WAYLAND_DISPLAY XDG_STATE_HOME
-# No key ring outside the inner D-Bus session below: the file store.
-unset DBUS_SESSION_BUS_ADDRESS
+# No key ring outside the inner D-Bus session below: the file store.  An
+# address that leads nowhere, and a runtime directory without a bus
+# socket, so that GLib finds no session bus of the machine either.
+mkdir -p "$T/run0"
+chmod 700 "$T/run0"
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$T/run0/no-bus
+export XDG_RUNTIME_DIR=$T/run0
 
 # The authorization server uses dovecot's test certificate: make it first.
 certs_make "$T/d/certs" || bail_out "certtool failed"

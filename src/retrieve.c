@@ -182,6 +182,13 @@ struct retr {
     bool ending;            /* in sink_end() */
     long long size;         /* the size sink_begin was given */
     long long done;
+
+    /* RETRs enter the engine's queue a window ahead (feed()), so DELEs
+     * queued at a sync point go out next, not behind every RETR. */
+    struct pop3_sink sink;
+    unsigned long feed_next;    /* index of the next mail to consider */
+    unsigned long queued;       /* RETRs queued so far */
+    unsigned long answered;     /* RETR replies handled */
 };
 
 /* Failpoints of the crash matrix (journal_failpoint()): after
@@ -538,6 +545,7 @@ static void top_abort(void *ctx)
 
 static int sync_and_save(struct retr *r, struct mp_err *e);
 static bool queue_deles(struct retr *r, bool final);
+static void feed(struct retr *r);
 
 static int on_reply(void *ctx, const struct pop3_job *job,
                     const struct pop3_status *st, struct mp_err *e)
@@ -548,14 +556,18 @@ static int on_reply(void *ctx, const struct pop3_job *job,
         const struct mail *m = &r->m[job->msn - 1];
 
         /* A batch is in: its sync point, while the next batch streams.
-         * Its DELEs queue behind the RETRs already sent; the last batch's
-         * wait for QUIT (retrieve_account). */
-        if (job->cmd != POP3_CMD_RETR || !m->batch_end)
+         * Its DELEs are queued before more RETRs, so they travel with
+         * the stream; the last batch's wait for QUIT (retrieve_account). */
+        if (job->cmd != POP3_CMD_RETR)
             return 0;
-        if (sync_and_save(r, e) < 0)
-            return -1;
-        if (!m->last)
-            queue_deles(r, false);
+        r->answered++;
+        if (m->batch_end) {
+            if (sync_and_save(r, e) < 0)
+                return -1;
+            if (!m->last)
+                queue_deles(r, false);
+        }
+        feed(r);
         return 0;
     }
     switch (job->cmd) {
@@ -871,12 +883,38 @@ static int run_filters(struct retr *r, struct mp_err *e)
     return 0;
 }
 
-/* Every RETR at once, in batches, each made durable and recorded before
- * its DELEs (on_reply() does that when a batch's last mail is in). */
+/* RETRs in the engine's queue or in flight: more than the pipelining
+ * window holds (POP3_WINDOW_BYTES: about 370 RETRs), so the window never
+ * runs dry, yet few enough that a DELE queued at a sync point is sent
+ * soon, and that 100,000 mails do not make 100,000 queued jobs. */
+#define FEED_AHEAD 512
+
+/* Tops up the engine's queue with the next RETRs (from on_reply() too). */
+static void feed(struct retr *r)
+{
+    while (r->feed_next < r->n && r->queued - r->answered < FEED_AHEAD) {
+        struct mail *m = &r->m[r->feed_next++];
+        struct pop3_job job;
+
+        if (!m->fetch)
+            continue;
+        memset(&job, 0, sizeof job);
+        job.cmd = POP3_CMD_RETR;
+        job.msn = r->feed_next;
+        job.size = m->size;
+        job.sink = &r->sink;
+        pop3_queue(r->ses.pop3, &job);
+        r->queued++;
+    }
+}
+
+/* The RETRs in batches, each made durable and recorded before its DELEs
+ * (on_reply() does that when a batch's last mail is in), all in one run
+ * of the engine: the stream never stops for a sync point. */
 static int fetch_all(struct retr *r, struct mp_err *e)
 {
-    struct pop3_sink sink = { r, sink_begin, sink_data, sink_end,
-                              sink_abort };
+    static const struct pop3_sink sink = { NULL, sink_begin, sink_data,
+                                           sink_end, sink_abort };
     unsigned long i, count = 0, last = 0, max = BATCH_MAILS;
     long long bytes = 0;
     bool any = false;
@@ -885,16 +923,9 @@ static int fetch_all(struct retr *r, struct mp_err *e)
         max = r->n / BATCH_SHARE;
     for (i = 0; i < r->n; i++) {
         struct mail *m = &r->m[i];
-        struct pop3_job job;
 
         if (!m->fetch)
             continue;
-        memset(&job, 0, sizeof job);
-        job.cmd = POP3_CMD_RETR;
-        job.msn = i + 1;
-        job.size = m->size;
-        job.sink = &sink;
-        pop3_queue(r->ses.pop3, &job);
         any = true;
         last = i;
         if (++count >= max || (bytes += m->size) >= BATCH_BYTES) {
@@ -907,6 +938,10 @@ static int fetch_all(struct retr *r, struct mp_err *e)
         return 0;
     r->m[last].batch_end = true;
     r->m[last].last = true;
+    r->sink = sink;
+    r->sink.ctx = r;
+    r->feed_next = 0;
+    feed(r);
     return pop3_run(r->ses.pop3, on_reply, r, e);
 }
 

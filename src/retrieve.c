@@ -20,8 +20,9 @@
  *     and saves the UIDLs (exit_save()).
  *   - A mail is never half delivered: the engine aborts the sink when the
  *     connection fails or a signal arrives mid-RETR, and deliver_abort()
- *     removes the temporary file, truncates the mbox back, or kills the
- *     MDA before closing its input.
+ *     removes the temporary file, truncates the mbox back, or drops the
+ *     MDA's spool (an MDA is started only with the whole mail at hand; a
+ *     signal while it runs lets it finish, within a bound: deliver_mda.c).
  *
  * Order of a retrieval session:
  *   1. delivery destination created (before connecting: a missing maildir

@@ -25,7 +25,8 @@ struct conf_state {
     struct account *defaults;
     struct account *cur;        /* NULL before the first account/defaults */
     int line;
-    int password_line;          /* first literal `password` line, or 0 */
+    int password_line;          /* first literal `password` or
+                                 * `oauth2_client_secret` line, or 0 */
 };
 
 static bool is_blank(char c)
@@ -702,7 +703,10 @@ static int parse_line(struct conf_state *st, char *line, bool from_eval,
                 _("first command must be account or defaults"));
         goto out;
     }
-    if (c->id == C_PASSWORD && *arg && !from_eval && !st->password_line)
+    /* An OAuth2 client secret is a secret like a password (Google calls
+     * a desktop client's secret not confidential; others' are). */
+    if ((c->id == C_PASSWORD || c->id == C_OAUTH2_CLIENT_SECRET) && *arg
+        && !from_eval && !st->password_line)
         st->password_line = st->line;
     ret = apply(st->cur, c, arg, e);
 out:

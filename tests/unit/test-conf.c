@@ -589,6 +589,8 @@ static void test_files(void)
         { "account a\nhost h\npassword x\n", 0604, 0 },
         { "account a\nhost h\npassword x\n", 0700, 0 },
         { "account a\nhost h\npassword x\n", 0660, 0 },
+        { "account a\nhost h\noauth2_client_secret x\n", 0600, 1 },
+        { "account a\nhost h\noauth2_client_secret x\n", 0644, 0 },
         { "account a\nhost h\n", 0644, 1 },
         { "account a\nhost h\npassword\n", 0644, 1 },
         /* The original checks only literal password commands. */

@@ -106,6 +106,25 @@ login_browser()
         url=$(grep '^https://' "$T/$name") && break
         sleep 0.05
     done
+    # What mpop listens on while it waits: local addresses of its
+    # listening TCP sockets, from /proc.
+    python3 - "$pid" >"$T/$name.listen" <<'EOF'
+import os, sys
+pid = sys.argv[1]
+inodes = set()
+for fd in os.listdir("/proc/%s/fd" % pid):
+    try:
+        l = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+    except OSError:
+        continue
+    if l.startswith("socket:["):
+        inodes.add(l[8:-1])
+for f in ("tcp", "tcp6"):
+    for line in open("/proc/%s/net/%s" % (pid, f)).readlines()[1:]:
+        w = line.split()
+        if w[3] == "0A" and w[9] in inodes:
+            print(f, w[1].split(":")[0])
+EOF
     python3 "$TESTLIB/oauth2-browser.py" "$CA" "$url" follow \
         >"$T/$name.page" 2>&1
     wait "$pid"
@@ -115,7 +134,7 @@ login_browser()
 
 TOKFILE=$HOME/.local/state/mpop/oauth2/tester_at_127.0.0.1.json
 
-plan 36
+plan 37
 
 # --- settings --------------------------------------------------------------
 run pretend -P acc
@@ -134,6 +153,8 @@ is "$(stat -c %a "$TOKFILE" 2>/dev/null)" 600 \
     "no key ring: tokens in a file only the user can read"
 like "$(cat "$T/login1.page")" "*received the answer*" \
     "the browser got mpop's page from the loopback listener"
+is "$(cat "$T/login1.listen")" "tcp 0100007F" \
+    "while it waits, mpop listens on 127.0.0.1 only, on one socket"
 
 printf 'From: a@example.org\nSubject: one\n\nbody\n' >"$T/mail1"
 maildir_add "$T/d" "$T/mail1"

@@ -22,8 +22,8 @@
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] ||
     skip_all "dovecot is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-"$MPOP" --oauth2-login --help >/dev/null 2>&1 ||
-    skip_all "mpop without --oauth2-login"
+grep -q '^#define HAVE_OAUTH2 1' "${top_builddir:-.}/config.h" 2>/dev/null ||
+    skip_all "mpop built without OAuth2 (libcurl4-gnutls-dev, libjson-c-dev)"
 
 chmod 755 "$T"
 export HOME=$T/home

@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -202,6 +204,52 @@ static void decode(int status, struct proc_status *st)
 
 static bool ended(pid_t pid);
 
+/* Waits until the child pid ends (0) or *stop is set (1), without the race
+ * of testing the flag and then blocking in waitpid(): the signals that set
+ * it are blocked around the test, and ppoll() on a pidfd unblocks them
+ * atomically.  -1 where there are no pidfds (Linux before 5.3, other
+ * systems): then waitpid() is interrupted by the signal (our handlers have
+ * no SA_RESTART), and one that lands just between the test and waitpid()
+ * is seen only when the child ends. */
+static int wait_or_stop(pid_t pid, volatile sig_atomic_t *stop)
+{
+#if defined(__linux__) && defined(SYS_pidfd_open)
+    sigset_t blk, old;
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0), r = -1;
+
+    if (fd < 0)
+        return -1;
+    sigemptyset(&blk);
+    sigaddset(&blk, SIGTERM);
+    sigaddset(&blk, SIGINT);
+    sigaddset(&blk, SIGHUP);
+    sigprocmask(SIG_BLOCK, &blk, &old);
+    for (;;) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        int n;
+
+        if (*stop) {
+            r = 1;
+            break;
+        }
+        n = ppoll(&pf, 1, NULL, &old);
+        if (n > 0) {
+            r = 0;
+            break;
+        }
+        if (n < 0 && errno != EINTR)
+            break;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fd);
+    return r;
+#else
+    (void)pid;
+    (void)stop;
+    return -1;
+#endif
+}
+
 int proc_wait(struct proc *p, struct proc_status *st, struct mp_err *e)
 {
     return proc_wait_bounded(p, NULL, 0, st, e) < 0 ? -1 : 0;
@@ -217,11 +265,11 @@ int proc_wait_bounded(struct proc *p, volatile sig_atomic_t *stop,
     close_fd(&p->out_fd);
     if (p->pid < 0)
         return err_set(e, MP_ESOFTWARE, _("no command is running"));
-    /* Blocking until a signal interrupts waitpid() (our handlers have no
-     * SA_RESTART); from then on, or when the flag was already set, a poll
-     * every 10 ms up to the bound.  A signal that lands between the test
-     * and waitpid() is seen at the child's end only. */
+    /* Blocking until the child ends or a signal sets the flag; from then
+     * on, a poll every 10 ms up to the bound. */
     r = 0;      /* not reaped yet */
+    if (stop && wait_or_stop(p->pid, stop) == 0)
+        stop = NULL;    /* the child ended: reap it below */
     while (!(stop && *stop)) {
         r = waitpid(p->pid, &status, 0);
         if (r >= 0 || errno != EINTR)

@@ -170,8 +170,8 @@ exec 7>"$T/fifo"
 { printf 'Subject: cut\n\n'; head -c 100000 "$T/big.body"; } >&7
 wait_until()
 {
-    local i
-    for i in $(seq 1 600); do
+    local _
+    for _ in $(seq 1 600); do
         eval "$1" && return 0
         sleep 0.1
     done

@@ -165,7 +165,7 @@ client()
 }
 journal_left()
 {
-    ls -A "$HOME/.local/state/mpop" 2>/dev/null | grep -q '^movemail'
+    compgen -G "$HOME/.local/state/mpop/movemail*" >/dev/null
 }
 
 for method in maildir mbox exchange mda movemail; do
@@ -254,7 +254,8 @@ for k in 1 2 3 4 1 2 3 4; do
     "$MPOP" -q -C "$T/rc" a >"$T/out" 2>&1 &
     pid=$!
     for i in $(seq 1 1000); do
-        [ "$(ls "$T" | grep -c '^started[.]')" -ge "$k" ] && break
+        started=$(compgen -G "$T/started.*" | wc -l)
+        [ "$started" -ge "$k" ] && break
         pid_alive "$pid" || break
         sleep 0.01
     done
@@ -326,7 +327,7 @@ wait_first_mda()
 {
     local i
     for i in $(seq 1 1000); do
-        ls "$T" | grep -q '^started[.]' && return 0
+        compgen -G "$T/started.*" >/dev/null && return 0
         [ -d "/proc/$1" ] || return 1
         sleep 0.005
     done
@@ -384,7 +385,7 @@ for r in $(seq 1 60); do
     # where it landed: after how many of the 4 mails (4 and exit 75: at
     # the end of the session, QUIT included; exit 0: after it)
     k=$(echo -n "$got" | grep -c .)
-    [ "$st" = 0 ] && k=done
+    [ "$st" = 0 ] && k=end
     twhere[$k]=$(( ${twhere[$k]:-0} + 1 ))
     "$MPOP" -q -C "$T/rc" a >"$T/out2" 2>&1 || tbad="$tbad $r(clean run)"
     got=$(digest mda)
@@ -397,7 +398,7 @@ for r in $(seq 1 60); do
 done
 is "$tbad" "" "mda: SIGTERM at 60 random instants: every mail exactly once, no fragment, no MDA left"
 is "$tlate" 0 "mda: SIGTERM: every exit within the documented bound"
-diag "mda: SIGTERM landed after 0/1/2/3/4 mails, after the end: ${twhere[0]:-0}/${twhere[1]:-0}/${twhere[2]:-0}/${twhere[3]:-0}/${twhere[4]:-0}, ${twhere[done]:-0}"
+diag "mda: SIGTERM landed after 0/1/2/3/4 mails, after the end: ${twhere[0]:-0}/${twhere[1]:-0}/${twhere[2]:-0}/${twhere[3]:-0}/${twhere[4]:-0}, ${twhere[end]:-0}"
 diag "mda: SIGTERM while an MDA was running: $tfeed"
 diag "mda: SIGTERM: run ${span_h} ms (mails and QUIT ${span_m} ms); exit 0: ${tst[0]:-0}, exit 75: ${tst[75]:-0}; slowest exit ${tmax} ms after the signal; 60 runs in $((SECONDS - tstart)) s"
 

@@ -11,7 +11,10 @@
 # flat from 10,000 to 100,000.  Both clients work on the same mailbox one
 # after the other (each keeps everything and has its own UIDLs file); the
 # rescan and the +1000 run are medians (by wall time) of three runs in
-# alternating order (for +1000 the UIDLs file is put back before each).  Then the start of a session on each
+# alternating order (for +1000 the UIDLs file is put back before each).
+# With valgrind (CALLGRIND=0 skips it): the instructions of the client
+# process for the first fetch (all but the biggest mailbox) and the
+# rescan, on dovecot: the figures the machine's load cannot blur.  Then the start of a session on each
 # mailbox: connect, USER, PASS, STAT (mpopd scans the maildir here;
 # dovecot reads its index), median of 3, against mpopd and dovecot.
 #
@@ -29,6 +32,7 @@ SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 30000 100000)
 RUN_LIMIT=${RUN_LIMIT:-900}
 NEW=1000
+declare -A I=()
 
 bench_need python3 "$MPOPD" "$ORIG_MPOP" || exit 1
 max=0
@@ -218,6 +222,55 @@ done
 if [ -s "$T/fails" ]; then
     echo "failed runs:"
     cat "$T/fails"
+fi
+
+# --- instructions (callgrind): the same runs without the machine's noise --
+# bench_ir WHO SRV EXPECT: instructions of one fetch of the client process
+# alone (children not traced); "NA" without valgrind or on failure.
+bench_ir()
+{
+    local who=$1 srv=$2 expect=$3 prog port
+    [ "$who" = ours ] && prog=$MPOP || prog=$ORIG_MPOP
+    [ "$srv" = dovecot ] && port=$DOVECOT_PORT || port=$MPOPD_PORT
+    bench_mpoprc "$T/rc" "$port" "maildir $OUT/md" "$T/uidls-$who" "keep on"
+    bench_maildir "$OUT/md"
+    rm -f "$T/cg.out"
+    if ! timeout "$RUN_LIMIT" valgrind --tool=callgrind \
+        --callgrind-out-file="$T/cg.out" "$prog" -C "$T/rc" -q bench \
+        >"$T/cg.log" 2>&1 || [ "$(bench_count_new "$OUT/md")" -ne "$expect" ]
+    then
+        echo NA
+        return
+    fi
+    $BL ir "$T/cg.out"
+}
+if command -v valgrind >/dev/null 2>&1 && [ "${CALLGRIND:-1}" != 0 ]; then
+    bench_hr "Instructions of the client (callgrind), dovecot; M = millions"
+    printf '%-8s %-7s %10s %10s %7s %12s\n' mails phase ours 1.4.18 ratio \
+        "ours M/1k"
+    for n in "${SIZES[@]}"; do
+        restore dovecot "$n"
+        for who in ours orig; do
+            rm -f "$T/uidls-$who"
+            if [ "$n" -lt "$max" ]; then
+                I[$who-full]=$(bench_ir "$who" dovecot "$n")
+            else
+                # the first fetch of the biggest untraced (minutes under
+                # valgrind); only its rescan is counted
+                run "$who" dovecot "$n" >/dev/null
+            fi
+            I[$who-rescan]=$(bench_ir "$who" dovecot 0)
+        done
+        for phase in full rescan; do
+            [ -n "${I[ours-$phase]:-}" ] || continue
+            printf '%-8s %-7s %9.1fM %9.1fM %7s %12s\n' "$n" "$phase" \
+                "$(python3 -c "print(${I[ours-$phase]} / 1e6)" 2>/dev/null || echo 0)" \
+                "$(python3 -c "print(${I[orig-$phase]} / 1e6)" 2>/dev/null || echo 0)" \
+                "$(bench_ratio "${I[ours-$phase]}" "${I[orig-$phase]}")" \
+                "$(python3 -c "print('%.2f' % (${I[ours-$phase]} / 1e6 * 1000 / $n))" 2>/dev/null || echo -)"
+        done
+        unset 'I[ours-full]' 'I[orig-full]'
+    done
 fi
 
 # --- start of a session: connect, USER, PASS, STAT -----------------------

@@ -118,42 +118,17 @@ int movemail_parse_args(struct movemail_opts *o, int argc, char **argv,
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A copy of p[0..n) with %XX decoded; NULL when an escape is broken or
  * decodes to NUL. */
 static char *pct_decode(const char *p, size_t n)
 {
-    char *out = xmalloc(n + 1), *q = out;
-    size_t i;
+    char *out = xmalloc(n + 1);
 
-    for (i = 0; i < n; i++) {
-        if (p[i] != '%') {
-            *q++ = p[i];
-            continue;
-        }
-        if (i + 2 >= n || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
-            goto bad;
-        *q = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-        if (*q == '\0')
-            goto bad;
-        q++;
-        i += 2;
+    if (str_pct_decode(p, n, false, out) < 0) {
+        free(out);
+        return NULL;
     }
-    *q = '\0';
     return out;
-bad:
-    free(out);
-    return NULL;
 }
 
 /* "HOST[:PORT]" or "[IPV6][:PORT]" into s->host and s->port. */

@@ -14,35 +14,19 @@
 #include "oauth2.h"
 #include "oauth2_http.h"
 #include "oauth2_login.h"
+#include "strparse.h"
 #include "xalloc.h"
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decoding of n bytes at p ('+' is a space in a query). */
+/* Percent-decoding of n bytes at p ('+' is a space in a query); NULL for
+ * a broken escape, which leaves the field unset. */
 static char *unescape(const char *p, size_t n)
 {
     char *out = xmalloc(n + 1);
-    size_t i, j = 0;
 
-    for (i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0
-            && hexval(p[i + 2]) >= 0) {
-            out[j++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-            i += 2;
-        } else {
-            out[j++] = p[i] == '+' ? ' ' : p[i];
-        }
+    if (str_pct_decode(p, n, true, out) < 0) {
+        free(out);
+        return NULL;
     }
-    out[j] = '\0';
     return out;
 }
 

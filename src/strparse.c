@@ -106,6 +106,37 @@ bool span_eq_ci(struct span s, const char *lit)
     return true;
 }
 
+int str_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int str_pct_decode(const char *p, size_t n, bool plus_space, char *out)
+{
+    size_t i;
+    int h, l;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] != '%') {
+            *out++ = plus_space && p[i] == '+' ? ' ' : p[i];
+            continue;
+        }
+        if (n - i < 3 || (h = str_hexval((unsigned char)p[i + 1])) < 0
+            || (l = str_hexval((unsigned char)p[i + 2])) < 0 || (h | l) == 0)
+            return -1;
+        *out++ = (char)(h << 4 | l);
+        i += 2;
+    }
+    *out = '\0';
+    return 0;
+}
+
 int str_to_ull(const char *s, unsigned long long min, unsigned long long max,
                unsigned long long *out)
 {

@@ -40,4 +40,13 @@ bool span_eq_ci(struct span s, const char *lit);     /* ASCII case-blind */
 int str_to_ull(const char *s, unsigned long long min, unsigned long long max,
                unsigned long long *out);
 
+/* The value of the hex digit c (either case), or -1. */
+int str_hexval(int c);
+
+/* Decodes the %XX escapes of p[0..n) into out, which has room for n + 1
+ * bytes, and ends it with a NUL; with plus_space, '+' stands for a space
+ * (a URL's query part).  Returns -1 for a broken escape or one that
+ * decodes to NUL (no user name, password or code holds one). */
+int str_pct_decode(const char *p, size_t n, bool plus_space, char *out);
+
 #endif

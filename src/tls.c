@@ -15,6 +15,7 @@
 #include "gettext.h"
 #include "log.h"
 #include "net.h"
+#include "strparse.h"
 #include "tls.h"
 #include "tls_io.h"
 #include "xalloc.h"
@@ -64,17 +65,6 @@ static bool is_ip_literal(const char *host)
            || inet_pton(AF_INET6, host, a) == 1;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int tls_parse_fingerprint(const char *s, unsigned char out[32])
 {
     int n = 0;
@@ -82,7 +72,8 @@ int tls_parse_fingerprint(const char *s, unsigned char out[32])
     for (;;) {
         int h, l;
 
-        if (n == 32 || (h = hexval(s[0])) < 0 || (l = hexval(s[1])) < 0)
+        if (n == 32 || (h = str_hexval((unsigned char)s[0])) < 0
+            || (l = str_hexval((unsigned char)s[1])) < 0)
             return -1;
         out[n++] = (unsigned char)(h << 4 | l);
         s += 2;

@@ -58,9 +58,45 @@ static void test_words(void)
     ok(!span_eq_ci((struct span){ "UIDLX", 5 }, "UIDL"), "length differs");
 }
 
+static void test_pct(void)
+{
+    static const struct {
+        const char *in;
+        bool plus;
+        int ret;
+        const char *want;
+    } rows[] = {
+        { "joe%40example.org", false, 0, "joe@example.org" },
+        { "a+b%2Bc", false, 0, "a+b+c" },
+        { "a+b%2Bc", true, 0, "a b+c" },
+        { "%7e%7E", false, 0, "~~" },
+        { "", false, 0, "" },
+        { "end%4", false, -1, NULL },
+        { "end%", false, -1, NULL },
+        { "%g0", false, -1, NULL },
+        { "nul%00", false, -1, NULL },
+    };
+    char out[32];
+    size_t i;
+
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int r = str_pct_decode(rows[i].in, strlen(rows[i].in), rows[i].plus,
+                               out);
+
+        is_int(r, rows[i].ret, "str_pct_decode('%s') returns %d",
+               rows[i].in, rows[i].ret);
+        if (r == 0)
+            is_str(out, rows[i].want, "str_pct_decode('%s') value",
+                   rows[i].in);
+    }
+    ok(str_hexval('f') == 15 && str_hexval('A') == 10 && str_hexval('9') == 9
+       && str_hexval('g') == -1 && str_hexval(0x80) == -1, "str_hexval");
+}
+
 int main(void)
 {
     test_ulong();
     test_words();
+    test_pct();
     return done_testing();
 }

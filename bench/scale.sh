@@ -160,7 +160,7 @@ try: print('%.1f' % (float(sys.argv[1]) * 1000 / int(sys.argv[2]) * 1000))
 except ValueError: print('-')" "$1" "$2"
 }
 
-bench_hr "Big mailboxes, 4 KiB mails, keep on, no delay (issue 16); one run each"
+bench_hr "Big mailboxes, 4 KiB mails, keep on, no delay (issue 16); first fetch one run, rescan and +1000 median of 3"
 echo "wall and CPU in s; ms/1000: per 1000 mails in the mailbox; RSS in MiB"
 printf '%-8s %-7s %-7s %-6s %8s %8s %7s %8s %7s\n' server mails phase \
     client wall CPU RSS "wall/1k" "CPU/1k"

@@ -83,6 +83,7 @@ echo secret | saslpasswd2 -f "$D/sasldb2" -p -c -u localhost alice ||
     bail_out "saslpasswd2 failed"
 [ "$(id -u)" -ne 0 ] || chown -R "$U:$(id -gn "$U")" "$D"
 
+INTEROP_LOG=$D/master.log
 interop_spawn "$D/master.log" "$CB/master" -C "$D/imapd.conf" \
     -M "$D/cyrus.conf" -p "$D/master.pid" -D
 wait_port "$P_POP3" 20 && wait_port "$P_POP3S" 20 &&

@@ -96,6 +96,7 @@ wait_port "$P_POP3" 20 && wait_port "$P_POP3S" 20 || {
     bail_out "mailutils pop3d did not start"
 }
 
+INTEROP_LOG=$D/pop3d.log
 # pop3d adds "X-UIDL: <its UIDL>" at the end of the header it sends.
 INTEROP_FILTER='1,/^$/{/^X-UIDL: [0-9a-f.]*$/d}'
 # shellcheck disable=SC2046 # maildir names have no blanks

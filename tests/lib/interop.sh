@@ -240,7 +240,15 @@ interop_fetch()
     chmod 600 "$d/rc"
     HOME=$d "$MPOP" -C "$d/rc" s >"$T/$label.out" 2>&1 </dev/null || st=$?
     is "$st" "$want" "$label: exit status $want"
-    [ "$st" = "$want" ] || diag_file "$T/$label.out"
+    if [ "$st" != "$want" ]; then
+        diag_file "$T/$label.out"
+        # The server's side of it (INTEROP_LOG: the log its test named).
+        [ -z "${INTEROP_LOG:-}" ] || diag_file "$INTEROP_LOG"
+        HOME=$d "$MPOP" -C "$d/rc" --debug s >"$T/$label.debug" 2>&1 \
+            </dev/null
+        diag "again, with --debug:"
+        diag_file "$T/$label.debug"
+    fi
     if [ -n "${INTEROP_FILTER:-}" ]; then
         find "$d/Maildir/new" "$d/Maildir/cur" -type f \
             -exec sed -i -e "$INTEROP_FILTER" {} +

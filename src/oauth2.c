@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ bool oauth2_enabled(const struct account *a)
 
 /* A token record is a few KiB at most (Microsoft's tokens are long). */
 #define RECORD_MAX (64 * 1024)
+/* The longest access token lifetime taken from a token endpoint. */
+#define EXPIRES_IN_MAX (365LL * 24 * 3600)
 
 static bool is_set(const char *s)
 {
@@ -187,6 +190,9 @@ static int record_parse(const char *text, const struct store *st,
     if ((s = oauth2_json_str(o, "access_token")))
         r->access = xstrdup(s);
     r->expires_at = oauth2_json_int(o, "expires_at", 0);
+    /* An edited file's value must not overflow the margin check. */
+    if (r->expires_at < 0 || r->expires_at > LLONG_MAX / 2)
+        r->expires_at = 0;
     ret = r->refresh || r->access ? 0 : -1;
 out:
     oauth2_json_free(&o);
@@ -389,7 +395,10 @@ static int take_reply(const struct account *a, struct json_object *reply,
     const char *access = oauth2_json_str(reply, "access_token");
     const char *refresh = oauth2_json_str(reply, "refresh_token");
     const char *type = oauth2_json_str(reply, "token_type");
-    long long expires_in = oauth2_json_int(reply, "expires_in", 3600);
+    /* At most a year: a larger value (up to 2^63-1) must not overflow
+     * expires_at; a negative one means expired already. */
+    long long expires_in = oauth2_json_seconds(reply, "expires_in", 3600,
+                                               EXPIRES_IN_MAX);
 
     if (!access || !*access)
         return err_set(e, MP_EPROTO, _("account %s: the token endpoint's "
@@ -399,8 +408,6 @@ static int take_reply(const struct account *a, struct json_object *reply,
         return err_set(e, MP_EPROTO, _("account %s: the token endpoint "
                        "gave a token of type %s, not Bearer"), a->id,
                        type);
-    if (expires_in < 0)
-        expires_in = 0;
     xfree_secret(&r->access);
     r->access = xstrdup(access);
     r->expires_at = (long long)time(NULL) + expires_in;

@@ -80,6 +80,14 @@ long long oauth2_json_int(struct json_object *o, const char *key,
     return (*s && !*end) ? n : def;
 }
 
+long long oauth2_json_seconds(struct json_object *o, const char *key,
+                              long long def, long long max)
+{
+    long long n = oauth2_json_int(o, key, def);
+
+    return n < 0 ? 0 : n > max ? max : n;
+}
+
 static void wipe_strings(struct json_object *o)
 {
     size_t i, n;
@@ -366,6 +374,15 @@ long long oauth2_json_int(struct json_object *o, const char *key,
 {
     (void)o;
     (void)key;
+    return def;
+}
+
+long long oauth2_json_seconds(struct json_object *o, const char *key,
+                              long long def, long long max)
+{
+    (void)o;
+    (void)key;
+    (void)max;
     return def;
 }
 

@@ -56,6 +56,11 @@ const char *oauth2_json_str(struct json_object *o, const char *key);
 /* An integer member (also given as a string of digits), or def. */
 long long oauth2_json_int(struct json_object *o, const char *key,
                           long long def);
+/* A duration in seconds (an integer member as above, def when absent),
+ * brought into 0..max: a hostile or broken server's expires_in or
+ * interval must not overflow the time it is added to. */
+long long oauth2_json_seconds(struct json_object *o, const char *key,
+                              long long def, long long max);
 /* Overwrites every string in o (recursively) with zeros before it is
  * freed, then frees it; NULL-safe. */
 void oauth2_json_free(struct json_object **o);

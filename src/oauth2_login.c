@@ -511,8 +511,9 @@ static int device_flow(const struct account *a,
     /* A provider's typo must not make us sleep for days. */
     if (interval > DEVICE_INTERVAL_MAX)
         interval = DEVICE_INTERVAL_MAX;
+    /* At most a day: a hostile value must not overflow the deadline. */
     deadline = (long long)time(NULL)
-               + oauth2_json_int(rep.json, "expires_in", 900);
+               + oauth2_json_seconds(rep.json, "expires_in", 900, 86400);
     printf(_("To sign in account %s, open %s in a web browser and enter "
              "the code %s\n"), a->id,
            log_quote(q1, sizeof q1, uri, strlen(uri)),

@@ -128,6 +128,65 @@ static void test_store(void)
     free(path);
 }
 
+/* A hostile or broken token endpoint's expires_in: huge (as a number or a
+ * string of digits) must not overflow the expiry time, negative means
+ * already expired. */
+static void test_expires_in(void)
+{
+    struct account *a = load("");
+    struct json_object *r;
+    struct mp_err e;
+    char *tok = NULL, *path = xasprintf("%s/tok.json", dir);
+
+    r = reply("AT-huge", 9223372036854775807LL);
+    err_init(&e);
+    is_int(oauth2_store_grant(a, r, &e), 0, "expires_in 2^63-1: stored");
+    json_object_put(r);
+    err_init(&e);
+    is_int(oauth2_access_token(a, &tok, &e), 0,
+           "expires_in 2^63-1: the token is valid, not wrapped into the "
+           "past");
+    xfree_secret(&tok);
+
+    r = reply("AT-str", 0);
+    json_object_object_add(r, "expires_in",
+                           json_object_new_string("99999999999999999999"));
+    err_init(&e);
+    is_int(oauth2_store_grant(a, r, &e), 0, "expires_in a huge string: "
+           "stored");
+    json_object_put(r);
+    err_init(&e);
+    is_int(oauth2_access_token(a, &tok, &e), 0,
+           "expires_in a huge string: the token is valid");
+    xfree_secret(&tok);
+
+    /* The helper the device flow's expires_in goes through too. */
+    r = reply("x", 0);
+    json_object_object_add(r, "n", json_object_new_string("-3"));
+    json_object_object_add(r, "big", json_object_new_int64(1LL << 62));
+    json_object_object_add(r, "bad", json_object_new_string("12s"));
+    ok(oauth2_json_seconds(r, "n", 5, 100) == 0
+       && oauth2_json_seconds(r, "big", 5, 100) == 100
+       && oauth2_json_seconds(r, "bad", 5, 100) == 5
+       && oauth2_json_seconds(r, "none", 7, 100) == 7
+       && oauth2_json_seconds(r, "expires_in", 7, 100) == 0,
+       "oauth2_json_seconds: 0..max, the default when absent or broken");
+    json_object_put(r);
+
+    r = reply("AT-neg", -9223372036854775807LL - 1);
+    err_init(&e);
+    is_int(oauth2_store_grant(a, r, &e), 0, "expires_in -2^63: stored");
+    json_object_put(r);
+    err_init(&e);
+    is_int(oauth2_access_token(a, &tok, &e), -1,
+           "expires_in -2^63: expired, a refresh is needed");
+    is_int(e.kind, MP_ETEMP, "(at an endpoint that cannot answer)");
+
+    account_free(&a);
+    unlink(path);
+    free(path);
+}
+
 static void test_escape(void)
 {
     char *s = oauth2_url_escape("a b&c=d/é~-._");
@@ -149,6 +208,7 @@ int main(void)
     setenv("HOME", dir, 1);
     test_escape();
     test_store();
+    test_expires_in();
     lock = xasprintf("%s/tok.json.lock", dir);
     unlink(lock);
     free(lock);

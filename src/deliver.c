@@ -238,7 +238,11 @@ int deliver_stream_begin(struct deliver_stream *s, bool want_hdr,
     s->hold = want_hdr || deliver_needs_from(s->d);
     /* ready() may use info.size: keep it for stream_open(). */
     s->size = size;
-    return s->hold ? 0 : stream_open(s, size, e);
+    if (!s->hold && stream_open(s, size, e) < 0) {
+        deliver_stream_abort(s);
+        return -1;
+    }
+    return 0;
 }
 
 int deliver_stream_data(struct deliver_stream *s, const char *p, size_t n,
@@ -276,19 +280,21 @@ int deliver_stream_end(struct deliver_stream *s, unsigned cflags,
 {
     *dropped_r = false;
     if (s->hold && stream_open(s, s->size, e) < 0)
-        return -1;
+        goto fail;
     if (s->dropped) {
         *dropped_r = true;
         return 0;
     }
-    if (deliver_finish(s->d, cflags, e) < 0)
-        return -1;
-    if (s->h && s->h->finished && s->h->finished(s->h->arg, e) < 0)
-        return -1;
-    if (deliver_commit(s->d, cflags, e) < 0)
-        return -1;
+    if (deliver_finish(s->d, cflags, e) < 0
+        || (s->h && s->h->finished && s->h->finished(s->h->arg, e) < 0)
+        || deliver_commit(s->d, cflags, e) < 0)
+        goto fail;
     s->opened = false;
     return 0;
+
+fail:
+    deliver_stream_abort(s);
+    return -1;
 }
 
 void deliver_stream_abort(struct deliver_stream *s)

@@ -205,7 +205,9 @@ void deliver_stream_clear(struct deliver_stream *s);
 /* Starts a mail of `size` bytes (-1: unknown, for info.size).  want_hdr:
  * the caller's ready() needs the header block even when the destination
  * does not.  Without either reason to hold, the destination is opened
- * now. */
+ * now.  begin and end abort the mail themselves when they fail (a pop3
+ * sink's abort follows only a failed data: pop3_client.h); after a failed
+ * data call deliver_stream_abort(). */
 int deliver_stream_begin(struct deliver_stream *s, bool want_hdr,
                          long long size, struct mp_err *e);
 int deliver_stream_data(struct deliver_stream *s, const char *p, size_t n,
@@ -213,7 +215,7 @@ int deliver_stream_data(struct deliver_stream *s, const char *p, size_t n,
 /* Completes the mail: opens the destination if the mail ended inside its
  * header block, finishes and commits it with cflags (deliver_commit()).
  * *dropped_r: ready() dropped it (nothing was delivered, 0 returned).  On
- * failure call deliver_stream_abort(). */
+ * failure the mail is aborted already. */
 int deliver_stream_end(struct deliver_stream *s, unsigned cflags,
                        bool *dropped_r, struct mp_err *e);
 /* Nothing of the mail remains anywhere (deliver_abort()).  No-op when no

@@ -11,6 +11,7 @@
 
 #include "gettext.h"
 #include "log.h"
+#include "monotime.h"
 #include "oauth2.h"
 #include "oauth2_http.h"
 #include "oauth2_login.h"
@@ -200,7 +201,9 @@ static void reply_page(int fd, int code, const char *text)
 }
 
 /* One connection to the listener: reads the request line within
- * REQUEST_WAIT seconds.  Returns true with *a filled when it carried the
+ * REQUEST_WAIT seconds in all (a client that sends a byte now and then
+ * must not hold the listener, and the browser queued behind it, for
+ * hours).  Returns true with *a filled when it carried the
  * answer (the browser then gets a page saying so), false for anything
  * else (a favicon request, a probe: 404). */
 static bool serve_one(int lfd, struct oauth2_answer *a)
@@ -209,6 +212,7 @@ static bool serve_one(int lfd, struct oauth2_answer *a)
     size_t len = 0;
     struct pollfd p;
     bool got = false;
+    long long deadline;
     ssize_t n;
     int fd;
 
@@ -217,8 +221,11 @@ static bool serve_one(int lfd, struct oauth2_answer *a)
         return false;
     p.fd = fd;
     p.events = POLLIN;
+    deadline = monotime_ms() + REQUEST_WAIT * 1000;
     while (len < REQUEST_MAX && !memchr(buf, '\n', len)) {
-        if (poll(&p, 1, REQUEST_WAIT * 1000) <= 0)
+        long long left = deadline - monotime_ms();
+
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
         n = read(fd, buf + len, REQUEST_MAX - len);
         if (n < 0 && errno == EINTR)

@@ -12,7 +12,8 @@
 # stored before it is used (mpop killed right after the refresh: the next
 # run still logs in); two concurrent runs and -j 2 refresh once; a revoked
 # sign-in exits 77 with the sign-in command; the token endpoint down (503,
-# then unreachable) exits 75; the state check; the file store (0600) and,
+# then unreachable) exits 75; the state check; a client trickling its
+# request is dropped after 10 s; the file store (0600) and,
 # in a private D-Bus session with gnome-keyring, the key ring; and no token,
 # code, verifier or client secret in anything mpop printed, also with -d.
 . "${TESTLIB:-$(dirname "$0")/../lib}/common.sh"
@@ -134,7 +135,7 @@ EOF
 
 TOKFILE=$HOME/.local/state/mpop/oauth2/tester_at_127.0.0.1.json
 
-plan 37
+plan 39
 
 # --- settings --------------------------------------------------------------
 run pretend -P acc
@@ -258,6 +259,49 @@ cat "$T/paste2" >>"$OUT"
 is "$RC" 0 "the pasted address signs in (browser on another machine)"
 run afterpaste -A acc
 is "$RC" 0 "and the account logs in"
+
+# --- a client that trickles its request does not hold the listener -------
+# It sends a byte a second and never a line end; after 10 s in all mpop
+# drops it and serves the browser queued behind it.  (About 10 s.)
+"$MPOP" -C "$T/rc" --oauth2-login=browser acc </dev/null >"$T/slow" 2>&1 &
+pid=$!
+for ((i = 0; i < 200; i++)); do
+    url=$(grep '^https://' "$T/slow") &&
+        grep -q 'http://127\.0\.0\.1:[0-9]*/' "$T/slow" && break
+    sleep 0.05
+done
+lport=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$T/slow" | head -n 1 |
+    sed 's|.*:\([0-9]*\)/|\1|')
+python3 - "$lport" "$T/slow.connected" >"$T/slow.trickler" 2>&1 <<'EOF' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /?")
+open(sys.argv[2], "w").write("1\n")
+s.settimeout(1)
+for i in range(60):
+    try:
+        s.recv(100)             # mpop's 404, or its close
+        print("dropped")
+        sys.exit(0)
+    except socket.timeout:
+        try:
+            s.sendall(b"a")
+        except OSError:
+            print("dropped")
+            sys.exit(0)
+print("held")
+EOF
+tpid=$!
+wait_file "$T/slow.connected" 10
+python3 "$TESTLIB/oauth2-browser.py" "$CA" "$url" follow >"$T/slow.page" 2>&1
+wait "$pid"
+RC=$?
+wait "$tpid"
+cat "$T/slow" >>"$OUT"
+is "$RC/$(cat "$T/slow.trickler")" "0/dropped" \
+    "a client trickling its request is dropped; the browser behind it signs in"
+like "$(cat "$T/slow.page")" "*received the answer*" \
+    "the browser queued behind it got mpop's page"
 
 # --- device flow -----------------------------------------------------------
 # device NAME approve|deny: the device flow; the person acts once mpop

@@ -404,10 +404,13 @@ static int take_reply(const struct account *a, struct json_object *reply,
         return err_set(e, MP_EPROTO, _("account %s: the token endpoint's "
                        "reply has no access_token"), a->id);
     /* RFC 6750: the only type SASL OAUTHBEARER and XOAUTH2 carry. */
-    if (type && strcasecmp(type, "Bearer") != 0)
+    if (type && strcasecmp(type, "Bearer") != 0) {
+        char q[128];
+
         return err_set(e, MP_EPROTO, _("account %s: the token endpoint "
                        "gave a token of type %s, not Bearer"), a->id,
-                       type);
+                       log_quote(q, sizeof q, type, strlen(type)));
+    }
     xfree_secret(&r->access);
     r->access = xstrdup(access);
     r->expires_at = (long long)time(NULL) + expires_in;

@@ -173,6 +173,17 @@ static void test_expires_in(void)
        "oauth2_json_seconds: 0..max, the default when absent or broken");
     json_object_put(r);
 
+    /* A token_type from the server is quoted in the message: no
+     * terminal escape from a hostile endpoint reaches stderr. */
+    r = reply("AT-type", 3600);
+    json_object_object_add(r, "token_type",
+                           json_object_new_string("\033]0;owned\007mac"));
+    err_init(&e);
+    is_int(oauth2_store_grant(a, r, &e), -1, "token_type mac: refused");
+    json_object_put(r);
+    ok(strchr(e.msg, '\033') == NULL && strchr(e.msg, '\007') == NULL,
+       "the server's token_type is quoted in the message");
+
     r = reply("AT-neg", -9223372036854775807LL - 1);
     err_init(&e);
     is_int(oauth2_store_grant(a, r, &e), 0, "expires_in -2^63: stored");

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,19 +155,29 @@ struct curl_api {
      (void)sizeof((api).slist_append = (curl_slist_append)), \
      (void)sizeof((api).slist_free_all = (curl_slist_free_all)))
 
+/* Why libcurl could not be loaded: dlerror() says it only once, and a
+ * second OAuth2 account asks again. */
+static char curl_why[512];
+
 static const struct curl_api *curl_api(void)
 {
     static struct curl_api api;
     static int state;           /* 0 not tried, 1 loaded, -1 failed */
+    const char *why;
     void *h;
 
     API_TYPECHECK(api);
     if (state != 0)
         return state > 0 ? &api : NULL;
     state = -1;
+    snprintf(curl_why, sizeof curl_why, "%s", _("a function is missing"));
     h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
+    if (!h) {
+        why = dlerror();
+        if (why)
+            snprintf(curl_why, sizeof curl_why, "%s", why);
         return NULL;
+    }
     *(void **)&api.easy_init = dlsym(h, "curl_easy_init");
     *(void **)&api.easy_setopt = dlsym(h, "curl_easy_setopt");
     *(void **)&api.easy_perform = dlsym(h, "curl_easy_perform");
@@ -190,7 +201,7 @@ bool oauth2_http_available(struct mp_err *e)
     if (curl_api())
         return true;
     err_set(e, MP_EUNAVAIL, _("OAuth2 needs the library %s, which cannot "
-            "be loaded: %s"), LIBCURL_SONAME, dlerror());
+            "be loaded: %s"), LIBCURL_SONAME, curl_why);
     return false;
 }
 

@@ -697,6 +697,18 @@ int deliver_file_sync(struct deliver_file *f, const char *dir,
     return r;
 }
 
+int deliver_sync_path(const char *path, struct mp_err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int r = 0;
+
+    if (fd < 0 || fsync(fd) != 0)
+        r = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"), path);
+    if (fd >= 0)
+        close(fd);
+    return r == 0 ? durable_sync_parent(path, e) : r;
+}
+
 void deliver_file_clear(struct deliver_file *f)
 {
     deliver_file_discard(f);

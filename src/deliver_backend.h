@@ -151,6 +151,10 @@ long long deliver_token_num(const char *field);
 void deliver_file_defer(struct deliver_file *f, char *final);
 /* Closes and unlinks the temporary file.  No-op when nothing is open. */
 void deliver_file_discard(struct deliver_file *f);
+/* fsync() of the file at path and of its directory: deliver_check() makes
+ * a mail it found durable before it counts (an interrupted run committed
+ * it, maybe without its batch's sync, and the mail is DELE'd next). */
+int deliver_sync_path(const char *path, struct mp_err *e);
 /* Makes the deferred files and their directory dir durable. */
 int deliver_file_sync(struct deliver_file *f, const char *dir,
                       struct mp_err *e);

@@ -92,7 +92,7 @@ static int ex_check(void *ctx, const char *token, bool *done_r,
     char buf[DELIVER_TOKEN_SZ], *fl[2], *path;
     long long size = -1;
     struct stat st;
-    int nf;
+    int nf, r = 0;
 
     *done_r = false;
     nf = deliver_token_split(token, "ex", buf, fl, 2);
@@ -102,16 +102,19 @@ static int ex_check(void *ctx, const char *token, bool *done_r,
         return 0;
     path = xasprintf("%s/%s", x->dir, fl[0]);
     if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (size < 0 || st.st_size == size)
-            *done_r = true;
-        else
+        if (size < 0 || st.st_size == size) {
+            /* Delivered, maybe not durable: it is DELE'd next. */
+            r = deliver_sync_path(path, e);
+            *done_r = r == 0;
+        } else {
             unlink(path);   /* torn by a power loss: fetched again */
+        }
     }
     free(path);
     path = xasprintf("%s/%s" TMP_SUFFIX, x->dir, fl[0]);
     unlink(path);
     free(path);
-    return 0;
+    return r;
 }
 
 static int ex_write(void *ctx, const char *p, size_t n, struct mp_err *e)

@@ -123,22 +123,23 @@ static const char *md_token(const void *ctx)
     return m->tok[0] ? m->tok : NULL;
 }
 
-/* cur/NAME or cur/NAME:INFO exists (a mail reader moved it there). */
-static bool in_cur(const char *dir, const char *name)
+/* The path of cur/NAME or cur/NAME:INFO (a mail reader moved it there),
+ * or NULL. */
+static char *in_cur(const char *dir, const char *name)
 {
-    char *cur = xasprintf("%s/cur", dir);
+    char *cur = xasprintf("%s/cur", dir), *found = NULL;
     DIR *d = opendir(cur);
     size_t nl = strlen(name);
     struct dirent *de;
-    bool found = false;
 
+    if (d) {
+        while (!found && (de = readdir(d)) != NULL)
+            if (strncmp(de->d_name, name, nl) == 0
+                && (de->d_name[nl] == '\0' || de->d_name[nl] == ':'))
+                found = xasprintf("%s/%s", cur, de->d_name);
+        closedir(d);
+    }
     free(cur);
-    if (!d)
-        return false;
-    while (!found && (de = readdir(d)) != NULL)
-        found = strncmp(de->d_name, name, nl) == 0
-                && (de->d_name[nl] == '\0' || de->d_name[nl] == ':');
-    closedir(d);
     return found;
 }
 
@@ -146,10 +147,10 @@ static int md_check(void *ctx, const char *token, bool *done_r,
                     struct mp_err *e)
 {
     struct md *m = ctx;
-    char buf[DELIVER_TOKEN_SZ], *fl[2], *path;
+    char buf[DELIVER_TOKEN_SZ], *fl[2], *path, *cur;
     long long size = -1;
     struct stat st;
-    int nf;
+    int nf, r = 0;
 
     *done_r = false;
     nf = deliver_token_split(token, "md", buf, fl, 2);
@@ -160,21 +161,25 @@ static int md_check(void *ctx, const char *token, bool *done_r,
     path = xasprintf("%s/new/%s", m->dir, fl[0]);
     if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
         if (size < 0 || st.st_size == size) {
-            *done_r = true;
+            /* Delivered, maybe not durable: it is DELE'd next. */
+            r = deliver_sync_path(path, e);
+            *done_r = r == 0;
         } else {
             /* Only after a power loss: our file, published but torn
              * (its data did not reach the disk).  It is fetched again. */
             unlink(path);
         }
-    } else if (in_cur(m->dir, fl[0])) {
-        *done_r = true;
+    } else if ((cur = in_cur(m->dir, fl[0])) != NULL) {
+        r = deliver_sync_path(cur, e);
+        *done_r = r == 0;
+        free(cur);
     }
     free(path);
     /* The temporary file: a fragment, or a second name of the mail. */
     path = xasprintf("%s/tmp/%s", m->dir, fl[0]);
     unlink(path);
     free(path);
-    return 0;
+    return r;
 }
 
 static int md_write(void *ctx, const char *p, size_t n, struct mp_err *e)

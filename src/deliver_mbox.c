@@ -344,6 +344,12 @@ static int mbox_check(void *ctx, const char *token, bool *done_r,
         if (pread_all(fd, two, 2, end - 2) != 0)
             goto ioerr;
         if (two[0] == '\n' && two[1] == '\n') {
+            /* Delivered, maybe not durable: it is DELE'd next. */
+            if (fsync(fd) != 0) {
+                ret = err_set_errno(e, MP_EIO, errno, _("cannot sync %s"),
+                                    m->path);
+                goto out;
+            }
             *done_r = true;
             goto out;
         }

@@ -62,7 +62,9 @@
  *   The next run replays the journal (journal.h) before connecting: for
  *   each UID not yet in the UIDLs list, the LAST token recorded is handed
  *   to deliver_check(), which looks at the destination itself: the file
- *   exists with that size -> delivered (the UID is added); otherwise the
+ *   exists with that size -> delivered (synced first, as the run that
+ *   committed it may have died before its batch's sync, and the UID is
+ *   added: the mail is DELE'd as an old one); otherwise the
  *   leftovers are removed (tmp file; the mbox truncated back to its old
  *   length under its lock, unless another program's mail follows, which
  *   is an error for the user to repair) and the mail is fetched again.

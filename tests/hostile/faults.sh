@@ -129,4 +129,53 @@ run_case "malloc fails (10th)"      maildir  any  malloc ""      ENOMEM 10
 run_case "malloc fails (40th)"      maildir  any  malloc ""      ENOMEM 40
 run_case "malloc fails (70th)"      maildir  any  malloc ""      ENOMEM 70
 
+# A journal's mail counts only once it is durable.  A run killed after
+# both commits, before the batch's sync: the next run finds both mails in
+# the maildir through the journal, and DELEs them as old mails at once, so
+# it must first sync them (that run's fsync is their only one).  With that
+# fsync failing, nothing may be deleted.
+replay_case()
+{
+    local d=$T/replay k st got_dele
+    mkdir -p "$d"
+    for k in $(seq 1 40); do
+        rm -rf "$d/Maildir" "$d/uidls"* "$d/deleted"
+        mkdir -p "$d/Maildir/new" "$d/Maildir/cur" "$d/Maildir/tmp"
+        rm -f "$d/port"
+        python3 "$here/hostile-server.py" "$here/faults/two-mails.pop3" \
+            --port-file "$d/port" --dele-log "$d/deleted" --limit 20 \
+            2>"$d/server.err" &
+        local spid=$!
+        wait_file "$d/port" 10 || break
+        sed "s/^port .*/port $(cat "$d/port")/; s|^delivery .*|delivery maildir $d/Maildir|; s|^uidls_file .*|uidls_file $d/uidls|" \
+            "$T/1/rc" >"$d/rc"
+        chmod 600 "$d/rc"
+        { (cd "$d" && HOME=$d MPOP_TEST_KILL_AT=$k timeout 30 "$client" \
+            -C "$d/rc" hostile >"$d/out" 2>&1 </dev/null); } 2>/dev/null
+        kill_wait "$spid" 5 >/dev/null 2>&1
+        # both mails committed, the UIDLs file not yet saved
+        [ "$(find "$d/Maildir/new" -type f | wc -l)" = 2 ] &&
+            ! grep -q uid-2 "$d/uidls" 2>/dev/null && break
+    done
+    is "$(find "$d/Maildir/new" -type f | wc -l)" 2 \
+        "replay: a run killed (failpoint $k) after both commits"
+    rm -f "$d/port" "$d/deleted"
+    python3 "$here/hostile-server.py" "$here/faults/two-mails-old.pop3" \
+        --port-file "$d/port" --dele-log "$d/deleted" --limit 20 \
+        2>"$d/server.err" &
+    spid=$!
+    wait_file "$d/port" 10
+    sed -i "s/^port .*/port $(cat "$d/port")/" "$d/rc"
+    st=0
+    (cd "$d" && HOME=$d FI_CALL=fsync FI_MATCH=Maildir/new FI_ERRNO=EIO \
+        FI_NTH=0 LD_PRELOAD=$T/fi.so timeout 30 "$client" -C "$d/rc" \
+        hostile >"$d/out" 2>&1 </dev/null) || st=$?
+    kill_wait "$spid" 5 >/dev/null 2>&1
+    got_dele=$(xargs <"$d/deleted" 2>/dev/null)
+    is "$st/$got_dele" "74/" \
+        "replay: the journal's mails cannot be synced: EX_IOERR, no DELE"
+    [ "$st" = 74 ] || diag_file "$d/out"
+}
+replay_case
+
 done_testing

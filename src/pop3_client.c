@@ -919,8 +919,17 @@ int pop3_listing(struct pop3_session *s, bool want_uidl, unsigned long *n_r,
             if (want_uidl)
                 send_line(s, "UIDL", 4, POP3_TRACE_ALL);
         }
-        if (flush(s, e) != 0 || read_status(s, &st, e) != 0)
+        if (flush(s, e) != 0 || read_status(s, &st, e) != 0) {
+            /* A login process that hands over to the mail process may
+             * lose what it had read behind PASS (session.c knows one):
+             * then nothing comes, every time; say how to avoid it. */
+            if (ahead && e->kind == MP_ETEMP && !s->lr.eof)
+                err_prefix(e, _("no answer to the STAT, LIST and UIDL "
+                                "sent behind the login (if this server "
+                                "drops commands pipelined across its "
+                                "login, set pipelining off): "));
             return broken(s);
+        }
         if (st.kind != POP3_OK) {
             pop3_status_error(s, &st, MP_EPROTO, e,
                               _("the POP3 server refused STAT"));

@@ -353,12 +353,45 @@ static char *sign_in_hint(const struct account *a)
     return xasprintf(_("sign in again with: mpop --oauth2-login %s"), a->id);
 }
 
+/* s with every occurrence of x (4 characters or more: no coincidence
+ * with a shorter one) replaced by "xxxx"; s is taken over. */
+static char *redact_one(char *s, const char *x)
+{
+    size_t xl = x ? strlen(x) : 0, off = 0;
+    char *p, *next;
+
+    if (xl < 4)
+        return s;
+    while ((p = strstr(s + off, x))) {
+        off = (size_t)(p - s) + 4;
+        next = xasprintf("%.*s%s%s", (int)(p - s), s, "xxxx", p + xl);
+        xfree_secret(&s);
+        s = next;
+    }
+    return s;
+}
+
+static char *redact(const char *s, const struct account *a,
+                    const char *const *sent)
+{
+    char *out;
+
+    if (!s)
+        return NULL;
+    out = redact_one(xstrdup(s), a->oauth2_client_secret);
+    for (size_t i = 0; sent && sent[i]; i++)
+        out = redact_one(out, sent[i]);
+    return out;
+}
+
 int oauth2_reply_error(const struct account *a, long status,
                        struct json_object *reply, const char *what,
-                       bool hint, struct mp_err *e)
+                       bool hint, const char *const *sent,
+                       struct mp_err *e)
 {
-    const char *err = oauth2_json_str(reply, "error");
-    const char *desc = oauth2_json_str(reply, "error_description");
+    char *err = redact(oauth2_json_str(reply, "error"), a, sent);
+    char *desc = redact(oauth2_json_str(reply, "error_description"), a,
+                        sent);
     char qerr[256], qdesc[768];
     char *h = hint ? sign_in_hint(a) : xstrdup("");
     struct account_oauth2 o;
@@ -384,6 +417,8 @@ int oauth2_reply_error(const struct account *a, long status,
     }
     account_oauth2_clear(&o);
     free(h);
+    xfree_secret(&err);
+    xfree_secret(&desc);
     return -1;
 }
 
@@ -510,9 +545,11 @@ int oauth2_access_token(const struct account *a, char **token_r,
         }
     }
     if (rep.status != 200) {
+        const char *sent[] = { r.refresh, NULL };
+
         oauth2_reply_error(a, rep.status, rep.json,
                            _("the OAuth2 refresh token was refused"), true,
-                           e);
+                           sent, e);
         goto out;
     }
     if (take_reply(a, rep.json, &r, e) < 0)
@@ -581,9 +618,11 @@ int oauth2_store_grant(const struct account *a, struct json_object *reply,
 
 int oauth2_reply_error(const struct account *a, long status,
                        struct json_object *reply, const char *what,
-                       bool hint, struct mp_err *e)
+                       bool hint, const char *const *sent,
+                       struct mp_err *e)
 {
     (void)a;
+    (void)sent;
     (void)status;
     (void)reply;
     (void)what;

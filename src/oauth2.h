@@ -57,9 +57,14 @@ int oauth2_store_grant(const struct account *a, struct json_object *reply,
 
 /* For oauth2_login.c: turns a token endpoint reply that is not a success
  * into e (see above for the kinds); what says what was asked for, hint
- * whether to add "sign in again with: ...". */
+ * whether to add "sign in again with: ...".  The provider's words are
+ * quoted, and every occurrence of the client secret and of the secrets in
+ * sent (the request's token, code, verifier or device code; a
+ * NULL-terminated list, or NULL) becomes "xxxx": a provider that echoes
+ * what it was sent must not put it in a message or the log. */
 int oauth2_reply_error(const struct account *a, long status,
                        struct json_object *reply, const char *what,
-                       bool hint, struct mp_err *e);
+                       bool hint, const char *const *sent,
+                       struct mp_err *e);
 
 #endif

@@ -444,8 +444,10 @@ static int browser_flow(const struct account *a,
             goto out;
     }
     if (rep.status != 200) {
+        const char *sent[] = { ans.code, verifier, NULL };
+
         oauth2_reply_error(a, rep.status, rep.json,
-                           _("the sign-in was refused"), false, e);
+                           _("the sign-in was refused"), false, sent, e);
         goto out;
     }
     ret = oauth2_store_grant(a, rep.json, e);
@@ -496,7 +498,8 @@ static int device_flow(const struct account *a,
     }
     if (rep.status != 200) {
         oauth2_reply_error(a, rep.status, rep.json,
-                           _("the device sign-in was refused"), false, e);
+                           _("the device sign-in was refused"), false, NULL,
+                           e);
         goto out;
     }
     uri = oauth2_json_str(rep.json, "verification_uri");
@@ -581,8 +584,13 @@ static int device_flow(const struct account *a,
                     "in the browser (access_denied)"), a->id);
             goto out;
         }
-        oauth2_reply_error(a, rep.status, rep.json,
-                           _("the device sign-in was refused"), false, e);
+        {
+            const char *sent[] = { device_code, NULL };
+
+            oauth2_reply_error(a, rep.status, rep.json,
+                               _("the device sign-in was refused"), false,
+                               sent, e);
+        }
         goto out;
     }
     ret = oauth2_store_grant(a, rep.json, e);

@@ -198,6 +198,54 @@ static void test_expires_in(void)
     free(path);
 }
 
+/* A provider's error that echoes what was sent (the client secret, the
+ * refresh token, the code) must not put it in the message, which goes to
+ * stderr and the log. */
+static void test_reply_echo(void)
+{
+    struct account *a = load("oauth2_client_secret CS-hush-1234\n");
+    struct json_object *r = json_object_new_object();
+    struct mp_err e;
+
+    json_object_object_add(r, "error",
+                           json_object_new_string("invalid_client"));
+    json_object_object_add(r, "error_description", json_object_new_string(
+        "client_secret CS-hush-1234 is wrong"));
+    err_init(&e);
+    is_int(oauth2_reply_error(a, 401, r, "refresh", true, NULL, &e), -1,
+           "a 401 reply is an error");
+    is_int(e.kind, MP_EAUTH, "a 401 reply: MP_EAUTH (77)");
+    ok(strstr(e.msg, "CS-hush-1234") == NULL
+       && strstr(e.msg, "invalid_client") != NULL
+       && strstr(e.msg, "is wrong") != NULL,
+       "the echoed client secret is not in the message: %s", e.msg);
+    json_object_put(r);
+
+    r = json_object_new_object();
+    json_object_object_add(r, "error", json_object_new_string(
+        "bad_RT-9f8e7d"));
+    json_object_object_add(r, "error_description", json_object_new_string(
+        "RT-9f8e7d RT-9f8e7dRT-9f8e7d and CODE-xxxx-42 refused"));
+    {
+        const char *sent[] = { "RT-9f8e7d", "CODE-xxxx-42", "xxxx", NULL };
+
+        err_init(&e);
+        oauth2_reply_error(a, 503, r, "refresh", true, sent, &e);
+        is_int(e.kind, MP_ETEMP, "a 503 reply: MP_ETEMP (75)");
+        ok(strstr(e.msg, "RT-9f8e7d") == NULL, "503: the echoed token "
+           "is not in the message: %s", e.msg);
+        err_init(&e);
+        oauth2_reply_error(a, 400, r, "refresh", true, sent, &e);
+        ok(strstr(e.msg, "RT-9f8e7d") == NULL
+           && strstr(e.msg, "CODE-xxxx-42") == NULL
+           && strstr(e.msg, "bad_xxxx") != NULL
+           && strstr(e.msg, "xxxx xxxxxxxx and xxxx refused") != NULL,
+           "400: every echoed secret becomes xxxx: %s", e.msg);
+    }
+    json_object_put(r);
+    account_free(&a);
+}
+
 static void test_escape(void)
 {
     char *s = oauth2_url_escape("a b&c=d/é~-._");
@@ -220,6 +268,7 @@ int main(void)
     test_escape();
     test_store();
     test_expires_in();
+    test_reply_echo();
     lock = xasprintf("%s/tok.json.lock", dir);
     unlink(lock);
     free(lock);

@@ -262,8 +262,11 @@ static int read_pasted(struct oauth2_answer *a)
         n = read(STDIN_FILENO, &c, 1);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return len ? (line[len] = '\0', oauth2_parse_answer(line, a)) : -1;
+        if (n <= 0) {
+            if (!len)
+                return -1;
+            break;              /* a last line without its line end */
+        }
         if (c == '\n')
             break;
         if (len < sizeof line - 1)

@@ -163,6 +163,10 @@ struct retr {
     struct journal *j;      /* opened at its first record */
     bool want_j;            /* a fetch: records go to the journal */
     bool dirty;             /* the list changed since it was read/saved */
+    bool sync_failed;       /* deliver_sync() failed: what it was to make
+                             * durable never counts in this run (a later
+                             * fsync succeeding proves nothing, and mbox's
+                             * had nothing left to sync) */
     long long now;
     unsigned long n;
     unsigned long long total;
@@ -633,9 +637,11 @@ static int sync_and_save(struct retr *r, struct mp_err *e)
     for (i = 0; i < r->n; i++)
         if (r->m[i].delivered && !r->m[i].durable)
             any = true;
-    if (any) {
-        if (deliver_sync(r->d, e) < 0)
+    if (any && !r->sync_failed) {
+        if (deliver_sync(r->d, e) < 0) {
+            r->sync_failed = true;
             return -1;
+        }
         journal_failpoint();
         for (i = 0; i < r->n; i++) {
             struct mail *m = &r->m[i];
@@ -652,7 +658,10 @@ static int sync_and_save(struct retr *r, struct mp_err *e)
 
 /* The error path: whatever happened, what was delivered is synced and
  * recorded.  The first error (in e) stays the one reported; a failure
- * here replaces it only when the first was not about local files. */
+ * here replaces it only when the first was not about local files.  After
+ * a failed sync the mails it was for are neither recorded nor left in the
+ * journal (whose replay would count them): the next run fetches them
+ * again, a duplicate rather than a loss. */
 static void exit_save(struct retr *r, struct mp_err *e)
 {
     struct mp_err e2;

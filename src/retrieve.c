@@ -673,8 +673,11 @@ static void exit_save(struct retr *r, struct mp_err *e)
         return;     /* the journal still holds what was delivered */
     }
     journal_close(&r->j);
-    /* No jpath: the session failed before the UIDLs file was opened. */
-    if (r->want_j && r->jpath)
+    /* No jpath: the session failed before the UIDLs file was opened.  No
+     * list: it failed before the replay of an old journal was done (the
+     * mbox locked, a check that failed), and that journal must wait for
+     * the next run: it may name a fragment still to cut out. */
+    if (r->want_j && r->jpath && r->list)
         journal_remove(r->jpath, &e2);
 }
 

@@ -180,6 +180,22 @@ replay_case()
     is "$st/$got_dele" "74/" \
         "replay: the journal's mails cannot be synced: EX_IOERR, no DELE"
     [ "$st" = 74 ] || diag_file "$d/out"
+    ok "ls '$d'/uidls.journal* >/dev/null 2>&1" \
+        "replay: a replay that failed keeps the journal for the next run"
+    # the next run, without the fault, confirms both and deletes them
+    rm -f "$d/port" "$d/deleted"
+    python3 "$here/hostile-server.py" "$here/faults/two-mails-old.pop3" \
+        --port-file "$d/port" --dele-log "$d/deleted" --limit 20 \
+        2>"$d/server.err" &
+    spid=$!
+    wait_file "$d/port" 10
+    sed -i "s/^port .*/port $(cat "$d/port")/" "$d/rc"
+    st=0
+    (cd "$d" && HOME=$d timeout 30 "$client" -C "$d/rc" hostile \
+        >"$d/out" 2>&1 </dev/null) || st=$?
+    kill_wait "$spid" 5 >/dev/null 2>&1
+    is "$st/$(xargs <"$d/deleted" 2>/dev/null)/$(find "$d/Maildir/new" -type f | wc -l)" \
+        "0/1 2/2" "replay: the next run counts both once and deletes them"
 }
 replay_case
 

@@ -190,7 +190,9 @@ static void reply_page(int fd, int code, const char *text)
     ssize_t w;
 
     while (off < n) {
-        w = write(fd, page + off, n - off);
+        /* A client that reset the connection must not end the sign-in
+         * with SIGPIPE. */
+        w = send(fd, page + off, n - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)

@@ -177,13 +177,16 @@ static int record_parse(const char *text, const struct store *st,
 
     if (!o || !json_object_is_type(o, json_type_object))
         goto out;
-    /* A record of another sign-in (a token file shared by mistake) is
-     * not ours. */
+    /* A record of another sign-in (a token file shared by mistake: other
+     * endpoint, client or user) is not ours. */
     s = oauth2_json_str(o, "token_endpoint");
     if (s && strcmp(s, st->endpoint) != 0)
         goto out;
     s = oauth2_json_str(o, "client_id");
     if (s && strcmp(s, st->client_id) != 0)
+        goto out;
+    s = oauth2_json_str(o, "user");
+    if (s && strcmp(s, st->user) != 0)
         goto out;
     if ((s = oauth2_json_str(o, "refresh_token")))
         r->refresh = xstrdup(s);

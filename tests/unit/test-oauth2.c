@@ -98,6 +98,15 @@ static void test_store(void)
            "another client's record is not taken");
     account_free(&other);
 
+    /* Another user with the same file (oauth2_token_file shared by
+     * mistake): not his sign-in either. */
+    other = load("user ann\n");
+    err_init(&e);
+    is_int(oauth2_access_token(other, &tok, &e), -1,
+           "another user's record is not taken");
+    xfree_secret(&tok);
+    account_free(&other);
+
     /* Forgetting the access token keeps the refresh token: the next
      * run must refresh, here at an endpoint that cannot answer. */
     oauth2_forget_access_token(a);

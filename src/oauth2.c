@@ -297,6 +297,21 @@ static int store_load(const struct store *st, struct record *r,
             k = record_parse(text, st, r);
             xfree_secret(&text);
             if (k == 0) {
+                struct record f;
+                struct mp_err fe;
+
+                /* A token file beside the item is newer: store_save()
+                 * removes it whenever the key ring takes a record, so it
+                 * holds a refresh the key ring could not take, and the
+                 * item's refresh token may have been rotated away. */
+                memset(&f, 0, sizeof f);
+                err_init(&fe);
+                if (file_load(st, &f, &fe) == 1) {
+                    record_clear(r);
+                    *r = f;
+                    return 1;
+                }
+                record_clear(&f);
                 r->in_keyring = true;
                 return 1;
             }

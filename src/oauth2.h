@@ -14,6 +14,8 @@
  *     (durable.h): oauth2_token_file, or by default
  *     $XDG_STATE_HOME/mpop/oauth2/USER_at_HOST.json (~/.local/state when
  *     XDG_STATE_HOME is unset), HOST being the token endpoint's host.
+ *     A record the key ring could not take goes to that file, which then
+ *     wins over the key ring's item until the key ring takes a record.
  * Beside that file, "<file>.lock" is an fcntl lock (lock.h) held while a
  * record is read, refreshed and written: concurrent mpop processes and -j
  * workers sharing a sign-in refresh once, never twice.  A rotated refresh

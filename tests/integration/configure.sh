@@ -67,7 +67,7 @@ _pop3s._tcp.xn--bcher-kva.test 0 1 995 pop.xn--bcher-kva.test
 EOF2
 python3 "$T/dns.py" "$T/port" "$T/zone" &
 DNS_PID=$!
-at_exit "kill $DNS_PID"
+at_exit "kill_ours $DNS_PID"
 wait_file "$T/port" 10 || bail_out "the DNS responder does not start"
 export MPOP_TEST_DNS=127.0.0.1:$(cat "$T/port")
 export HOME=$T/home

@@ -327,8 +327,10 @@ run_one()
     (cd "$d" && HOME=$d XDG_CONFIG_HOME=$d/.config exec timeout "$limit" \
         "$bin" $args >"$d/out" 2>"$d/err" </dev/null) || st=$?
     if [ -f "$d/server.pid" ]; then
-        kill "$(cat "$d/server.pid")" 2>/dev/null
+        # The server started in a subshell: known by its port file.
+        kill_ours "$(cat "$d/server.pid")" "*--port-file*$d/port*"
         wait "$(cat "$d/server.pid")" 2>/dev/null
+        rm -f "$d/server.pid"
     fi
     echo "$st" >"$d/status"
     normalise "$d" >"$d/norm"
@@ -556,7 +558,8 @@ check()
 
 # Servers still running when the test is interrupted (each run stops its
 # own otherwise).
-at_exit 'for f in "$T"/run/*/*/server.pid; do kill "$(cat "$f")"; done'
+at_exit 'for f in "$T"/run/*/*/server.pid; do
+    kill_ours "$(cat "$f")" "*--port-file*${f%/server.pid}/port*"; done'
 printf 'garbage\001\n' >"$T/garbage-uidls"
 names=()
 expects=()

@@ -74,7 +74,7 @@ serve()
         --result "$T/result" --transcript "$T/transcript" \
         --dele-log "$T/dele" --limit 20 "$@" 2>"$T/server.err" &
     SPID=$!
-    at_exit "kill $SPID"
+    at_exit "kill_ours $SPID"
     wait_file "$T/port" 10 || bail_out "the hostile server did not start"
     SPORT=$(cat "$T/port")
 }

@@ -18,7 +18,8 @@ command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
 # Should python3 die without its own cleanup, mpopd is stopped by its PID.
 # shellcheck disable=SC2016
-at_exit '[ -f "$T/mpopd-load.pid" ] && kill "$(cat "$T/mpopd-load.pid")"'
+at_exit '[ -f "$T/mpopd-load.pid" ] &&
+    kill_ours "$(cat "$T/mpopd-load.pid")" "*--port-file=$T/*"'
 export MPOPD T
 python3 "$TESTLIB/mpopd-load.py"
 exit $?

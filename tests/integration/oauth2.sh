@@ -43,7 +43,7 @@ certs_make "$T/d/certs" || bail_out "certtool failed"
 python3 "$TESTLIB/oauth2-server.py" "$T/st" "$T/d/certs/chain.pem" \
     "$T/d/certs/server.key" tester 2>"$T/st/stderr" &
 SRV=$!
-at_exit "kill $SRV"
+at_exit "kill_ours $SRV"
 wait_file "$T/st/ports" 10 || bail_out "the authorization server did not start"
 read -r HP PP <"$T/st/ports"
 DOVECOT_OAUTH2_INTROSPECT=http://127.0.0.1:$PP/introspect \
@@ -376,7 +376,7 @@ while not done:                 # the first connection is wait_port's probe
     c.close()
 EOF
 NPID=$!
-at_exit "kill $NPID"
+at_exit "kill_ours $NPID"
 wait_port "$NP" 10
 account acc3 | sed "s/^host .*/host 127.0.0.1/; s/^port .*/port $NP/;
     s/^tls on/tls off/; s/^tls_starttls off/auth oauthbearer/" >>"$T/rc"
@@ -384,7 +384,7 @@ run notconnected -A acc3
 is "$RC" 77 "token accepted, next command refused: an authentication failure"
 like "$(cat "$T/notconnected")" "*accepted the OAuth2 access token but refused the next command*not connected*" \
     "the message says so and quotes the server"
-kill "$NPID" 2>/dev/null
+kill_ours "$NPID"
 
 # --- token endpoint down ---------------------------------------------------
 control "control?expires_in=30"
@@ -393,7 +393,7 @@ control "control?fail=503"
 run down1 -A acc
 is "$RC" 75 "token endpoint answers 503: exit 75 (temporary)"
 control "control?fail=0"
-kill "$SRV"
+kill_ours "$SRV"
 wait "$SRV" 2>/dev/null
 run down2 -A acc
 is "$RC" 75 "token endpoint unreachable: exit 75"
@@ -414,7 +414,7 @@ if command -v dbus-run-session >/dev/null 2>&1 &&
     python3 "$TESTLIB/oauth2-server.py" "$T/st" "$T/d/certs/chain.pem" \
         "$T/d/certs/server.key" tester 2>>"$T/st/stderr" &
     SRV=$!
-    at_exit "kill $SRV"
+    at_exit "kill_ours $SRV"
     rm -f "$T/st/ports"
     wait_file "$T/st/ports" 10
     read -r HP PP <"$T/st/ports"

@@ -106,7 +106,7 @@ run_mode()
     mkdir -p "$d/md/new" "$d/md/cur" "$d/md/tmp"
     python3 "$T/capped.py" "$d/port" "$mode" 50 20 "$d/retr.log" &
     pid=$!
-    at_exit "kill $pid 2>/dev/null"
+    at_exit "kill_ours $pid"
     wait_file "$d/port" 10 || bail_out "the capped server did not start"
     cat >"$d/rc" <<EOF
 account capped

@@ -243,10 +243,44 @@ pid_alive()
     [ "$st" != Z ]
 }
 
+# pid_ours PID [GLOB]: true while PID is still a process this test
+# started: a running child of this shell (or of the subshell that asks),
+# or, with GLOB, a running process whose command line (its arguments
+# joined by blanks) matches the shell pattern GLOB (for a server started
+# in a subshell or by a helper).  A saved PID must pass this before a
+# signal: once its process has ended and been reaped (bash reaps
+# background jobs by itself), the kernel gives the number to the next new
+# process; pid_max is 32768 and a run of the suite wraps it many times,
+# so a late "kill $PID" hits whatever another test runs then (it stopped
+# interop-mailutils.sh's pop3d in the middle of a fetch).
+pid_ours()
+{
+    local stat state ppid cmd
+    case $1 in '' | *[!0-9]*) return 1 ;; esac
+    stat=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    read -r state ppid _ <<<"$stat"
+    [ -n "$state" ] && [ "$state" != Z ] || return 1
+    [ "$ppid" = "$$" ] || [ "$ppid" = "$BASHPID" ] && return 0
+    [ -n "${2:-}" ] || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    # shellcheck disable=SC2053 # $2 is a pattern
+    [[ ${cmd% } == $2 ]]
+}
+
+# kill_ours PID [GLOB]: SIGTERM to PID when pid_ours PID [GLOB], else
+# nothing; returns 0.
+kill_ours()
+{
+    pid_ours "$@" && kill -TERM "$1" 2>/dev/null
+    return 0
+}
+
 # kill_wait PID [SECONDS]: SIGTERM, wait for it to go, SIGKILL if needed.
+# Only for a child of this shell (pid_ours).
 kill_wait()
 {
     local pid=$1 i n=$(( ${2:-10} * 20 ))
+    pid_ours "$pid" || { wait "$pid" 2>/dev/null; return 0; }
     kill -TERM "$pid" 2>/dev/null || return 0
     for ((i = 0; i < n; i++)); do
         pid_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }

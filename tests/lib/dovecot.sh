@@ -254,7 +254,9 @@ dovecot_stop()
     local dir=$1 pid i
     [ -s "$dir/run/master.pid" ] || return 0
     pid=$(cat "$dir/run/master.pid")
-    kill -TERM "$pid" 2>/dev/null || { rm -f "$dir/run/master.pid"; return 0; }
+    # A master that died leaves its file: its number may be another's now.
+    pid_ours "$pid" "*dovecot*$dir/*" &&
+        kill -TERM "$pid" 2>/dev/null || { rm -f "$dir/run/master.pid"; return 0; }
     # SIGTERM ends the instance cleanly within a second, except that a
     # pop3-login process holding a connection that never logged in (the
     # probe of wait_port) lingers for seconds: then the whole instance (the

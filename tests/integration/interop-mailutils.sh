@@ -41,9 +41,6 @@ D=$T/mu
 U=$(interop_user)
 mkdir -p "$D/virt" "$D/lock"
 certs_make "$D/certs" >/dev/null 2>&1 || bail_out "certtool failed"
-P_POP3=$(free_port)
-P_POP3S=$(free_port)
-[ "$P_POP3" != "$P_POP3S" ] || P_POP3S=$(free_port)
 hash=$(openssl passwd -6 secret)
 for u in alice bob; do
     mkdir -p "$D/home/$u/INBOX/new" "$D/home/$u/INBOX/cur" \
@@ -54,7 +51,7 @@ done >"$D/virt/example.org"
 printf 'alice@example.org secret\n' >"$D/apop.txt"
 "$R/usr/bin/popauth" -c -f "$D/apop.txt" -o "$D/apop.db" ||
     bail_out "popauth failed"
-cat >"$D/pop3d.conf" <<EOF
+cat >"$D/pop3d.base" <<EOF
 logging { syslog no; }
 mode daemon;
 foreground yes;
@@ -66,8 +63,6 @@ apop-database-owner $U;
 mandatory-locking { enable yes; lock-directory $D/lock; }
 tls { ssl-certificate-file $D/certs/chain.pem; ssl-key-file $D/certs/server.key; }
 tls-file-checks { key-file none; cert-file none; ca-file none; }
-server 127.0.0.1:$P_POP3 { tls-mode ondemand; }
-server 127.0.0.1:$P_POP3S { tls-mode connection; }
 EOF
 
 interop_mails "$T/mails"
@@ -81,17 +76,56 @@ done
 [ "$(id -u)" -ne 0 ] || chown -R "$U" "$D"
 chmod 600 "$D/apop.db"
 
-if [ "$(id -u)" -eq 0 ]; then
-    (exec >"$D/pop3d.log" 2>&1 </dev/null
-     exec setpriv --reuid="$U" --regid=mail --clear-groups --inh-caps=-all \
-         -- "$R/usr/sbin/pop3d" --no-site-config \
-         --config-file="$D/pop3d.conf") &
-else
-    "$R/usr/sbin/pop3d" --no-site-config --config-file="$D/pop3d.conf" \
-        >"$D/pop3d.log" 2>&1 </dev/null &
-fi
-at_exit "kill_wait $!"
-wait_port "$P_POP3" 20 && wait_port "$P_POP3S" 20 || {
+# start_pop3d: pop3d on two new ports, P_POP3 (STLS) and P_POP3S.
+# A port that free_port found free may be taken by another test's
+# server before pop3d binds it; pop3d then says "cannot open connection
+# on ...: Address already in use" and serves its other port only, while
+# wait_port succeeds against the other server.  Returns 1 then (pop3d
+# stopped), 2 when pop3d did not start.
+start_pop3d()
+{
+    local i
+    P_POP3=$(free_port)
+    P_POP3S=$(free_port)
+    [ "$P_POP3" != "$P_POP3S" ] || P_POP3S=$(free_port)
+    {
+        cat "$D/pop3d.base"
+        echo "server 127.0.0.1:$P_POP3 { tls-mode ondemand; }"
+        echo "server 127.0.0.1:$P_POP3S { tls-mode connection; }"
+    } >"$D/pop3d.conf"
+    rm -f "$D/pop3d.pid"
+    if [ "$(id -u)" -eq 0 ]; then
+        (exec >"$D/pop3d.log" 2>&1 </dev/null
+         exec setpriv --reuid="$U" --regid=mail --clear-groups \
+             --inh-caps=-all -- "$R/usr/sbin/pop3d" --no-site-config \
+             --config-file="$D/pop3d.conf") &
+    else
+        "$R/usr/sbin/pop3d" --no-site-config \
+            --config-file="$D/pop3d.conf" >"$D/pop3d.log" 2>&1 </dev/null &
+    fi
+    POP3D_PID=$!
+    at_exit "kill_wait $POP3D_PID"
+    # pop3d logs "started" once it has tried every listener.
+    for ((i = 0; i < 400; i++)); do
+        grep -q ') started$' "$D/pop3d.log" && break
+        pid_ours "$POP3D_PID" || break
+        sleep 0.05
+    done
+    if grep -q 'cannot open connection' "$D/pop3d.log"; then
+        diag "$(grep 'cannot open connection' "$D/pop3d.log")"
+        kill_wait "$POP3D_PID"
+        return 1
+    fi
+    wait_port "$P_POP3" 20 && wait_port "$P_POP3S" 20 &&
+        pid_ours "$POP3D_PID" || return 2
+}
+
+for _ in 1 2 3; do
+    st=0
+    start_pop3d || st=$?
+    [ "$st" = 1 ] || break
+done
+[ "$st" = 0 ] || {
     diag_file "$D/pop3d.log"
     bail_out "mailutils pop3d did not start"
 }

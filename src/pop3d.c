@@ -331,6 +331,11 @@ static int cmd_quit(struct pop3d_conn *s, const struct pop3d_cmd *cmd)
         return -1;
     }
     pop3d_store_stat(&s->store, &count, &size);
+    /* The lock goes before the answer: a client that connects again as
+     * soon as it has read "+OK" (mpop with the next account for the same
+     * mailbox) must not find the mailbox still locked. */
+    pop3d_store_close(&s->store);
+    s->store_open = false;
     slog(s, POP3D_LOG_INFO, _("user %s logged out, %zu mails left"),
          s->user_name, count);
     return reply(s, "+OK bye (%zu messages left)", count);

@@ -337,6 +337,18 @@ try:
        "QUIT removes the deleted mails")
     ok(os.path.exists(secret), "the symlink target is untouched")
 
+    # ---- the lock is gone once QUIT is answered --------------------------
+    # A client that logs in again right after "+OK" to QUIT (mpop with a
+    # second account for the same mailbox) must never get [IN-USE].
+    in_use = 0
+    for i in range(50):
+        c, r = login(port)
+        if not r.startswith("+OK"):
+            in_use += 1
+        c.cmd("QUIT")
+        c.close()
+    is_eq(in_use, 0, "50 logins right after QUIT: none finds the lock")
+
     # ---- pipelining ------------------------------------------------------
     c = Client(port)
     c.line()

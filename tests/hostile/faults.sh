@@ -38,7 +38,7 @@ run_case()
     local spid=$!
     if ! wait_file "$d/port" 10; then
         fail "$name: the hostile server started"
-        kill "$spid" 2>/dev/null
+        kill_ours "$spid"
         return
     fi
     case $delivery in

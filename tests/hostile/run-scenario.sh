@@ -105,7 +105,7 @@ tls_starttls on" ;;
         --dele-log "$d/deleted" --limit "${HOSTILE_LIMIT:-30}" "${srvargs[@]}" \
         2>"$d/server.err" &
     spid=$!
-    at_exit "kill $spid"
+    at_exit "kill_ours $spid"
     if ! wait_file "$d/port" 10; then
         for i in 1 2 3 4; do fail "$name: the hostile server started"; done
         diag_file "$d/server.err"
@@ -143,7 +143,7 @@ tls_starttls on" ;;
         pid_alive "$spid" || break
         sleep 0.1
     done
-    pid_alive "$spid" && kill "$spid"
+    kill_ours "$spid"
     wait "$spid" || sst=$?
 
     is "$st" "${want_exit:-0}" "$name: client exit status"

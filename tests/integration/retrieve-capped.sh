@@ -135,7 +135,7 @@ EOF
         "$mode: no mail retrieved twice"
     is "$(grep -l '^Subject: mail ' "$d"/md/new/* | wc -l)" 50 \
         "$mode: all 50 mails delivered"
-    kill "$pid" 2>/dev/null
+    kill_ours "$pid"
     wait "$pid" 2>/dev/null || true
 }
 

@@ -85,9 +85,11 @@ chmod 600 "$D/apop.db"
 start_pop3d()
 {
     local i
-    P_POP3=$(free_port)
-    P_POP3S=$(free_port)
-    [ "$P_POP3" != "$P_POP3S" ] || P_POP3S=$(free_port)
+    if [ "${1:-}" != same ]; then
+        P_POP3=$(free_port)
+        P_POP3S=$(free_port)
+        [ "$P_POP3" != "$P_POP3S" ] || P_POP3S=$(free_port)
+    fi
     {
         cat "$D/pop3d.base"
         echo "server 127.0.0.1:$P_POP3 { tls-mode ondemand; }"
@@ -131,6 +133,20 @@ done
 }
 
 INTEROP_LOG=$D/pop3d.log
+# pop3d 3.15's master shuts a listener down for good when accept() fails
+# with anything but EINTR, and ends ("pop3d ... terminated", no signal)
+# once both are shut: seen twice here, only with another test suite
+# running beside this one.  That is the server's weakness, not what this
+# test is about, so before each fetch a master that is gone is started
+# again on the same ports (and the test says so).
+ensure_pop3d()
+{
+    pid_ours "$POP3D_PID" && return 0
+    diag "pop3d's master has ended; its log:"
+    diag "$(tail -n 5 "$D/pop3d.log")"
+    start_pop3d same || bail_out "mailutils pop3d did not start again"
+}
+INTEROP_BEFORE=ensure_pop3d
 # pop3d adds "X-UIDL: <its UIDL>" at the end of the header it sends.
 INTEROP_FILTER='1,/^$/{/^X-UIDL: [0-9a-f.]*$/d}'
 # shellcheck disable=SC2046 # maildir names have no blanks

@@ -238,6 +238,8 @@ interop_fetch()
         printf '%s\n' "$@"
     } >"$d/rc"
     chmod 600 "$d/rc"
+    # INTEROP_BEFORE: a command of the test's own (a server check).
+    [ -z "${INTEROP_BEFORE:-}" ] || "$INTEROP_BEFORE"
     HOME=$d "$MPOP" -C "$d/rc" s >"$T/$label.out" 2>&1 </dev/null || st=$?
     is "$st" "$want" "$label: exit status $want"
     if [ "$st" != "$want" ]; then

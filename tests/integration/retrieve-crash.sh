@@ -220,7 +220,7 @@ for method in maildir mbox exchange mda movemail; do
         client >"$T/out" 2>&1 &
         pid=$!
         sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
-        kill -KILL "$pid" 2>/dev/null
+        pid_ours "$pid" && kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
         wait_mdas
         client >"$T/out2" 2>&1 || rbad="$rbad $k(exit)"
@@ -259,7 +259,7 @@ for k in 1 2 3 4 1 2 3 4; do
         pid_alive "$pid" || break
         sleep 0.01
     done
-    { kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
+    { pid_ours "$pid" && kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
     wait_mdas || kbad="$kbad $k(MDA hangs)"
     got=$(digest mda)
     foreign=$(echo "$got" | grep -vxFf <(echo "$want_mda"))
@@ -292,7 +292,7 @@ for i in $(seq 1 500); do
     [ -d "/proc/$pid" ] || break
     sleep 0.01
 done
-kill -TERM "$pid" 2>/dev/null
+pid_ours "$pid" && kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 st=$?
 like "$st" "@(0|75)" "SIGTERM: exit 0 (finished) or EX_TEMPFAIL"
@@ -369,7 +369,7 @@ for r in $(seq 1 60); do
     # (an MDA running just before the signal: it landed while one was fed)
     grep -qsE "$T/mda[.]sh" /proc/[0-9]*/cmdline && tfeed=$((tfeed + 1))
     ts=$EPOCHREALTIME
-    kill -TERM "$pid" 2>/dev/null
+    pid_ours "$pid" && kill -TERM "$pid" 2>/dev/null
     wait "$pid"
     st=$?
     el=$(( (${EPOCHREALTIME/./} - ${ts/./}) / 1000 ))

@@ -265,7 +265,8 @@ static int parse_record(const char *line, size_t len, char *buf,
     r->user = f[3];
     r->uid = f[4];
     r->token = strcmp(f[5], "-") == 0 ? NULL : f[5];
-    if (!uidls_valid_uid(r->uid, strlen(r->uid)))
+    if (!uidls_valid_uid(r->uid, strlen(r->uid))
+        || (r->token && !valid_token(r->token)))
         return -1;
     return 0;
 }
